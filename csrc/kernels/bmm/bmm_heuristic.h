@@ -1,0 +1,89 @@
+#pragma once
+// First-call choice of a bmm configuration, before (or without) autotuning: a cost model of waves
+// over the SMs, tile waste on the edges, and whether the problem is bound by memory or arithmetic.
+// Torch-free.
+#include <algorithm>
+#include <cmath>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "kernels/bmm/bmm_configs.h"
+#include "kernels/bmm/bmm_params.h"
+#include "kernels/common/device_spec.h"
+
+namespace tilekernels::bmm {
+
+// Arithmetic intensity (FLOP per byte of device memory) at which each math mode stops being memory
+// bound on current datacenter GPUs; only the ratio between the two cost terms depends on it, and the
+// autotuner corrects what this rough model gets wrong.
+inline double machine_balance(MathMode math) {
+  switch (math) {
+    case MathMode::kFp16:
+    case MathMode::kBf16: return 200.0;
+    case MathMode::kTf32: return 100.0;
+    case MathMode::kTf32x3: return 35.0;
+    case MathMode::kFfma: return 20.0;
+  }
+  return 100.0;
+}
+
+// A tile computes at full rate once its per-k-step intensity bm*bn/(bm+bn) reaches this.
+inline constexpr double kSaturatingTileIntensity = 64.0;
+
+// CTAs of one configuration that fit on an SM at once.
+inline int resident_ctas(const TileConfig& config, const DeviceSpec& device) {
+  const int by_smem = config.smem_bytes() > 0 ? device.smem_per_sm / config.smem_bytes() : 32;
+  const int by_threads = device.max_threads_per_sm / config.threads();
+  return std::max(1, std::min(by_smem, by_threads));
+}
+
+// Estimated time in arbitrary units (lower is better).
+inline double estimated_cost(const TileConfig& config, const Params& p, const DeviceSpec& device) {
+  const int64_t tiles_m = (p.m + config.block_m - 1) / config.block_m;
+  const int64_t tiles_n = (p.n + config.block_n - 1) / config.block_n;
+  const double tiles = static_cast<double>(p.batch) * tiles_m * tiles_n;
+  const double k_padded = std::ceil(static_cast<double>(p.k) / config.block_k) * config.block_k;
+
+  // Arithmetic: each SM works through its share of tiles; a partial last wave costs a full one.
+  const double slots = static_cast<double>(device.sm_count) * resident_ctas(config, device);
+  const double waves = std::ceil(tiles / slots);
+  const double intensity = double(config.block_m) * config.block_n / (config.block_m + config.block_n);
+  const double efficiency = std::min(1.0, intensity / kSaturatingTileIntensity);
+  // FLOPs one SM must get through, at the full rate of this math mode.
+  const double compute = waves * resident_ctas(config, device) * 2.0 * config.block_m * config.block_n * k_padded /
+                         efficiency;
+
+  // Memory, in the same FLOP units: every tile streams its A and B panels once, C is written once,
+  // all spread over the SMs.
+  const double element = math_mode_element_bytes(config.math);
+  const double bytes =
+      tiles * (config.block_m + config.block_n) * k_padded * element + double(p.batch) * p.m * p.n * element;
+  const double memory = bytes * machine_balance(config.math) / device.sm_count;
+
+  return std::max(compute, memory);
+}
+
+// Picks the cheapest candidate; `reason` says why.
+inline int choose_config(const Params& p, const DeviceSpec& device, const std::vector<int>& candidates,
+                         std::string* reason) {
+  int best = -1;
+  double best_cost = 0.0;
+  for (int id : candidates) {
+    const double cost = estimated_cost(kTileConfigs[id], p, device);
+    if (best < 0 || cost < best_cost) {
+      best = id;
+      best_cost = cost;
+    }
+  }
+  if (reason && best >= 0) {
+    const TileConfig& c = kTileConfigs[best];
+    const double tiles = double(p.batch) * ((p.m + c.block_m - 1) / c.block_m) * ((p.n + c.block_n - 1) / c.block_n);
+    *reason = "heuristic: lowest estimated cost of " + std::to_string(candidates.size()) + " candidates (" +
+              std::to_string(static_cast<int64_t>(tiles)) + " tiles over " + std::to_string(device.sm_count) +
+              " SMs x " + std::to_string(resident_ctas(c, device)) + " CTAs/SM)";
+  }
+  return best;
+}
+
+}  // namespace tilekernels::bmm

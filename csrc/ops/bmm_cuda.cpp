@@ -1,0 +1,239 @@
+// kernels::bmm on CUDA: operand preparation, configuration choice (tuned table, then heuristic) and
+// launch of the bmm kernel family. Also the private ops behind explain() and the autotuner.
+#ifdef TILEKERNELS_WITH_CUDA
+
+#include <torch/csrc/stable/accelerator.h>
+#include <torch/csrc/stable/library.h>
+#include <torch/csrc/stable/ops.h>
+
+#include <algorithm>
+#include <string>
+#include <vector>
+
+#include "kernels/bmm/bmm_configs.h"
+#include "kernels/bmm/bmm_heuristic.h"
+#include "kernels/bmm/bmm_launch.h"
+#include "ops/bmm_args.h"
+#include "ops/cuda_context.h"
+#include "ops/cuda_operands.h"
+#include "ops/json_writer.h"
+#include "ops/python_callbacks.h"
+#include "tuning/tuned_table.h"
+
+namespace tilekernels {
+namespace {
+
+constexpr const char* kFamily = "bmm";
+
+// What a call will run and why: everything explain() reports.
+struct BmmPlan {
+  std::string key;
+  std::string math_group;
+  std::vector<int> candidates;  // every compiled configuration that can serve this call
+  int config = -1;
+  std::string source;  // "tuned", "heuristic" or "forced"
+  std::string reason;
+};
+
+// fp32 under "highest" may use any fp32-accurate mode; the heuristic takes the one that pays on the
+// architecture: where TF32 tensor throughput only equals FP32 SIMT (sm_86, sm_89), 3xTF32 cannot win.
+MathMode preferred_accurate_math(const DeviceSpec& device) {
+  return (device.arch == 86 || device.arch == 89) ? MathMode::kFfma : MathMode::kTf32x3;
+}
+
+std::vector<MathMode> allowed_maths(ScalarType dtype, Fp32Precision precision) {
+  if (dtype == ScalarType::Half) return {MathMode::kFp16};
+  if (dtype == ScalarType::BFloat16) return {MathMode::kBf16};
+  if (precision == Fp32Precision::kHighest) return {MathMode::kTf32x3, MathMode::kFfma};
+  return {MathMode::kTf32};
+}
+
+std::string math_group(ScalarType dtype, Fp32Precision precision) {
+  if (dtype != ScalarType::Float) return dtype_name(dtype);
+  return precision == Fp32Precision::kHighest ? "float32:accurate" : "float32:tf32";
+}
+
+bool fits_device(const bmm::TileConfig& config, const DeviceSpec& device) {
+  return config.min_arch <= device.arch && config.smem_bytes() <= device.max_smem_per_block;
+}
+
+struct PreparedCall {
+  bmm::Params params;
+  MatrixOperand a, b;
+  Fp32Precision precision = Fp32Precision::kHighest;
+};
+
+PreparedCall prepare(const Tensor& a, const Tensor& b, const BmmShape& shape, const std::optional<std::string>& precision) {
+  PreparedCall call;
+  // Only fp32 depends on the precision; for other dtypes an explicit one is still validated.
+  const bool needs_precision = a.scalar_type() == ScalarType::Float || precision.has_value();
+  call.precision = needs_precision ? resolve_fp32_precision(precision, "kernels.bmm") : Fp32Precision::kHighest;
+  call.a = prepare_matrix_operand(a);
+  call.b = prepare_matrix_operand(b);
+  bmm::Params& p = call.params;
+  p.a = call.a.data;
+  p.b = call.b.data;
+  p.batch = shape.batch;
+  p.m = shape.m;
+  p.n = shape.n;
+  p.k = shape.k;
+  p.a_batch_stride = call.a.batch_stride;
+  p.b_batch_stride = call.b.batch_stride;
+  p.lda = call.a.ld;
+  p.ldb = call.b.ld;
+  p.a_k_major = call.a.cols_contiguous;   // A is [m, k]
+  p.b_k_major = !call.b.cols_contiguous;  // B is [k, n]
+  return call;
+}
+
+BmmPlan plan_call(const PreparedCall& call, ScalarType dtype, const DeviceSpec& device) {
+  const bmm::Params& p = call.params;
+  BmmPlan plan;
+  plan.math_group = math_group(dtype, call.precision);
+  plan.key = str_cat(kFamily, "|", device.name, "|sm", device.arch, "|", plan.math_group, "|a",
+                     p.a_k_major ? "k" : "m", "b", p.b_k_major ? "k" : "n", "|", p.batch, "x", p.m, "x", p.n, "x", p.k);
+  ensure_tuned_tables_loaded();
+  const std::vector<MathMode> maths = allowed_maths(dtype, call.precision);
+  for (int id = 0; id < bmm::kNumTileConfigs; ++id) {
+    const bmm::TileConfig& config = bmm::kTileConfigs[id];
+    const bool math_ok = std::find(maths.begin(), maths.end(), config.math) != maths.end();
+    if (math_ok && fits_device(config, device) && bmm::is_compiled(id, p.a_k_major, p.b_k_major)) {
+      plan.candidates.push_back(id);
+    }
+  }
+  TK_CHECK_RUNTIME(!plan.candidates.empty(), "kernels.bmm: no compiled CUDA configuration serves ", plan.math_group,
+                   " with this layout on ", device.name, " (sm_", device.arch,
+                   "); rebuild with this architecture in TILEKERNELS_CUDA_ARCHS and without TILEKERNELS_INSTANCES");
+
+  if (auto tuned = TunedTable::instance().find(kFamily, plan.key)) {
+    if (std::find(plan.candidates.begin(), plan.candidates.end(), *tuned) != plan.candidates.end()) {
+      plan.config = *tuned;
+      plan.source = "tuned";
+      plan.reason = "tuned table entry for this exact key";
+      return plan;
+    }
+  }
+  // The heuristic compares configurations of one math mode; the autotuner may compare across them.
+  MathMode heuristic_math = maths.front();
+  if (dtype == ScalarType::Float && call.precision == Fp32Precision::kHighest) {
+    heuristic_math = preferred_accurate_math(device);
+  }
+  std::vector<int> same_math;
+  for (int id : plan.candidates) {
+    if (bmm::kTileConfigs[id].math == heuristic_math) same_math.push_back(id);
+  }
+  plan.config = bmm::choose_config(p, device, same_math.empty() ? plan.candidates : same_math, &plan.reason);
+  plan.source = "heuristic";
+  return plan;
+}
+
+void launch_config(const PreparedCall& call, int config, Tensor& out, int device_index) {
+  bmm::Params params = call.params;
+  params.math = bmm::kTileConfigs[config].math;
+  params.c = out.data_ptr();
+  params.c_batch_stride = out.stride(0);
+  params.ldc = out.size(1) == 1 ? out.size(2) : out.stride(1);
+  check_cuda(bmm::launch(params, config, current_cuda_stream(device_index)), "bmm kernel launch");
+}
+
+// Writes a @ b into `out` (which has the result's shape, dtype and device).
+void run_bmm_cuda(const Tensor& a, const Tensor& b, Tensor& out, const BmmShape& shape,
+                  const std::optional<std::string>& precision, std::optional<int64_t> forced_config) {
+  const int device_index = a.get_device_index();
+  torch::stable::accelerator::DeviceGuard guard(device_index);
+  if (shape.batch == 0 || shape.m == 0 || shape.n == 0) return;
+  if (shape.k == 0) {
+    torch::stable::zero_(out);
+    return;
+  }
+  const PreparedCall call = prepare(a, b, shape, precision);
+  const DeviceSpec& device = device_spec(device_index);
+  const BmmPlan plan = plan_call(call, a.scalar_type(), device);
+  int config = plan.config;
+  if (forced_config.has_value()) {
+    config = static_cast<int>(*forced_config);
+    TK_CHECK_ARG(std::find(plan.candidates.begin(), plan.candidates.end(), config) != plan.candidates.end(),
+                 "kernels._bmm_with_config: configuration ", *forced_config, " cannot serve this call (",
+                 plan.math_group, " on sm_", device.arch, ")");
+  }
+  // The epilogue writes rows with unit stride along n into a 16-byte aligned base.
+  const bool direct = (out.size(2) == 1 || out.stride(2) == 1) && is_aligned(out.data_ptr()) &&
+                      !memory_overlaps(out, a) && !memory_overlaps(out, b);
+  if (direct) {
+    launch_config(call, config, out, device_index);
+  } else {
+    Tensor result = torch::stable::empty({shape.batch, shape.m, shape.n}, a.scalar_type(), std::nullopt, a.device());
+    launch_config(call, config, result, device_index);
+    torch::stable::copy_(out, result);
+  }
+}
+
+void check_out_has_no_internal_overlap(const Tensor& out) {
+  for (int64_t d = 0; d < out.dim(); ++d) {
+    TK_CHECK_ARG(out.size(d) <= 1 || out.stride(d) != 0,
+                 "kernels.bmm: out has a dimension of stride 0 (several elements share one memory location)");
+  }
+}
+
+Tensor bmm_cuda(const Tensor& a, const Tensor& b, std::optional<std::string> precision) {
+  const BmmShape shape = check_bmm_args(a, b);
+  Tensor out = torch::stable::empty({shape.batch, shape.m, shape.n}, a.scalar_type(), std::nullopt, a.device());
+  run_bmm_cuda(a, b, out, shape, precision, std::nullopt);
+  return out;
+}
+
+void bmm_out_cuda(const Tensor& a, const Tensor& b, std::optional<std::string> precision, Tensor out) {
+  const BmmShape shape = check_bmm_args(a, b);
+  check_bmm_out(out, a, shape);
+  check_out_has_no_internal_overlap(out);
+  run_bmm_cuda(a, b, out, shape, precision, std::nullopt);
+}
+
+Tensor bmm_with_config_cuda(const Tensor& a, const Tensor& b, int64_t config, std::optional<std::string> precision) {
+  const BmmShape shape = check_bmm_args(a, b);
+  TK_CHECK_ARG(config >= 0 && config < bmm::kNumTileConfigs, "kernels._bmm_with_config: no configuration ", config,
+               " (the table has ", bmm::kNumTileConfigs, ")");
+  Tensor out = torch::stable::empty({shape.batch, shape.m, shape.n}, a.scalar_type(), std::nullopt, a.device());
+  run_bmm_cuda(a, b, out, shape, precision, config);
+  return out;
+}
+
+std::string bmm_plan_cuda(const Tensor& a, const Tensor& b, std::optional<std::string> precision) {
+  const BmmShape shape = check_bmm_args(a, b);
+  const int device_index = a.get_device_index();
+  torch::stable::accelerator::DeviceGuard guard(device_index);
+  const PreparedCall call = prepare(a, b, shape, precision);
+  const DeviceSpec& device = device_spec(device_index);
+  const BmmPlan plan = plan_call(call, a.scalar_type(), device);
+  std::vector<std::string> candidates;
+  for (int id : plan.candidates) candidates.push_back(std::to_string(id));
+  const bmm::TileConfig& chosen = bmm::kTileConfigs[plan.config];
+  return JsonObject()
+      .add("family", kFamily)
+      .add("key", plan.key)
+      .add("math_group", plan.math_group)
+      .add("config", plan.config)
+      .add("config_name", chosen.name)
+      .add("math", math_mode_name(chosen.math))
+      .add("source", plan.source)
+      .add("reason", plan.reason)
+      .raw("candidates", json_array(candidates))
+      .add("a_copied", call.a.copied)
+      .add("b_copied", call.b.copied)
+      .add("device", device.name)
+      .add("arch", device.arch)
+      .str();
+}
+
+}  // namespace
+
+STABLE_TORCH_LIBRARY_IMPL(kernels, CUDA, m) {
+  m.impl("bmm", TORCH_BOX(&bmm_cuda));
+  m.impl("bmm.out", TORCH_BOX(&bmm_out_cuda));
+  m.impl("_bmm_with_config", TORCH_BOX(&bmm_with_config_cuda));
+  m.impl("_bmm_plan", TORCH_BOX(&bmm_plan_cuda));
+}
+
+}  // namespace tilekernels
+
+#endif  // TILEKERNELS_WITH_CUDA

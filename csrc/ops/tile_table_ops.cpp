@@ -1,0 +1,131 @@
+// Private ops that expose the compiled tile tables to Python and let it fill the tuned table.
+#include <torch/csrc/stable/library.h>
+
+#include <string>
+#include <vector>
+
+#include "kernels/attention/attention_configs.h"
+#include "kernels/bmm/bmm_configs.h"
+#include "ops/errors.h"
+#include "ops/json_writer.h"
+#include "tuning/tuned_table.h"
+
+#ifdef TILEKERNELS_WITH_CUDA
+#include "kernels/attention/attention_launch.h"
+#include "kernels/bmm/bmm_launch.h"
+#include "kernels/bmm/bmm_params.h"
+#endif
+
+namespace tilekernels {
+namespace {
+
+std::vector<std::string> compiled_bmm_layouts(int id) {
+  std::vector<std::string> layouts;
+#ifdef TILEKERNELS_WITH_CUDA
+  for (bool a_k_major : {true, false}) {
+    for (bool b_k_major : {true, false}) {
+      if (bmm::is_compiled(id, a_k_major, b_k_major)) {
+        layouts.push_back(json_quote(str_cat("a", a_k_major ? "k" : "m", "b", b_k_major ? "k" : "n")));
+      }
+    }
+  }
+#else
+  (void)id;
+#endif
+  return layouts;
+}
+
+bool attention_compiled(int id) {
+#ifdef TILEKERNELS_WITH_CUDA
+  return attention::is_compiled(id);
+#else
+  (void)id;
+  return false;
+#endif
+}
+
+std::string bmm_table() {
+  std::vector<std::string> rows;
+  for (int id = 0; id < bmm::kNumTileConfigs; ++id) {
+    const bmm::TileConfig& c = bmm::kTileConfigs[id];
+    rows.push_back(JsonObject()
+                       .add("id", id)
+                       .add("name", c.name)
+                       .add("math", math_mode_name(c.math))
+                       .add("block_m", c.block_m)
+                       .add("block_n", c.block_n)
+                       .add("block_k", c.block_k)
+                       .add("warps_m", c.warps_m)
+                       .add("warps_n", c.warps_n)
+                       .add("stages", c.stages)
+                       .add("group_m", c.group_m)
+                       .add("min_arch", c.min_arch)
+                       .add("threads", c.threads())
+                       .add("smem_bytes", c.smem_bytes())
+                       .raw("compiled_layouts", json_array(compiled_bmm_layouts(id)))
+                       .str());
+  }
+  return json_array(rows);
+}
+
+std::string attention_table() {
+  std::vector<std::string> rows;
+  for (int id = 0; id < attention::kNumTileConfigs; ++id) {
+    const attention::TileConfig& c = attention::kTileConfigs[id];
+    rows.push_back(JsonObject()
+                       .add("id", id)
+                       .add("name", c.name)
+                       .add("math", math_mode_name(c.math))
+                       .add("head_dim", c.head_dim)
+                       .add("block_q", c.block_q)
+                       .add("block_kv", c.block_kv)
+                       .add("warps", c.warps)
+                       .add("stages", c.stages)
+                       .add("min_arch", c.min_arch)
+                       .add("threads", c.threads())
+                       .add("smem_bytes", c.smem_bytes)
+                       .add("compiled", attention_compiled(id))
+                       .str());
+  }
+  return json_array(rows);
+}
+
+void check_family(const std::string& family, const char* op) {
+  TK_CHECK_ARG(family == "bmm" || family == "attention", op, ": unknown kernel family '", family,
+               "' (known: bmm, attention)");
+}
+
+std::string tile_configs(std::string family) {
+  check_family(family, "kernels._tile_configs");
+  return family == "bmm" ? bmm_table() : attention_table();
+}
+
+void tile_table_set(std::string family, std::string key, int64_t config) {
+  check_family(family, "kernels._tile_table_set");
+  const int count = family == "bmm" ? bmm::kNumTileConfigs : attention::kNumTileConfigs;
+  TK_CHECK_ARG(config >= 0 && config < count, "kernels._tile_table_set: no ", family, " configuration ", config);
+  TunedTable::instance().set(family, key, static_cast<int>(config));
+}
+
+void tile_table_clear(std::string family) {
+  check_family(family, "kernels._tile_table_clear");
+  TunedTable::instance().clear(family);
+}
+
+std::string tile_table_entries(std::string family) {
+  check_family(family, "kernels._tile_table_entries");
+  JsonObject entries;
+  for (const auto& [key, config] : TunedTable::instance().entries(family)) entries.add(key, config);
+  return entries.str();
+}
+
+}  // namespace
+
+STABLE_TORCH_LIBRARY_IMPL(kernels, CompositeExplicitAutograd, m) {
+  m.impl("_tile_configs", TORCH_BOX(&tile_configs));
+  m.impl("_tile_table_set", TORCH_BOX(&tile_table_set));
+  m.impl("_tile_table_clear", TORCH_BOX(&tile_table_clear));
+  m.impl("_tile_table_entries", TORCH_BOX(&tile_table_entries));
+}
+
+}  // namespace tilekernels

@@ -1,0 +1,3 @@
+from tilekernels.cli import main
+
+raise SystemExit(main())

@@ -1,0 +1,1 @@
+"""Benchmark helpers shared by benchmarks/*.py, the CLI's `bench` and the autotuner."""

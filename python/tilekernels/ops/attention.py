@@ -1,0 +1,83 @@
+"""kernels::attention: torch.nn.functional.scaled_dot_product_attention semantics on our kernels."""
+
+from typing import Optional, Tuple
+
+import torch
+
+from tilekernels.tuning import autotune
+
+_DTYPES = (torch.float16, torch.bfloat16, torch.float32)
+MAX_HEAD_DIM = 1024
+
+
+def _check_fake_args(q, k, v):
+    op = "kernels.attention"
+    torch._check(q.dim() == 4 and k.dim() == 4 and v.dim() == 4, lambda: f"{op}: q, k, v must be 4-D [B, H, S, D]")
+    torch._check(q.dtype == k.dtype == v.dtype, lambda: f"{op}: q, k and v must have the same dtype")
+    torch._check(q.dtype in _DTYPES, lambda: f"{op}: unsupported dtype {q.dtype}")
+    torch._check(k.shape[0] == q.shape[0] and v.shape[0] == q.shape[0], lambda: f"{op}: batch sizes differ")
+    torch._check(k.shape[1] == v.shape[1] and k.shape[2] == v.shape[2], lambda: f"{op}: k and v shapes differ")
+    torch._check(k.shape[3] == q.shape[3], lambda: f"{op}: q and k must have the same head dim")
+    torch._check(q.shape[1] % k.shape[1] == 0, lambda: f"{op}: q's heads must be a multiple of k/v's heads")
+    torch._check(q.shape[3] <= MAX_HEAD_DIM and v.shape[3] <= MAX_HEAD_DIM,
+                 lambda: f"{op}: head dim exceeds the supported maximum of {MAX_HEAD_DIM}")
+
+
+def _fake_outputs(q, v):
+    out = q.new_empty((q.shape[0], q.shape[1], q.shape[2], v.shape[3]))
+    lse = q.new_empty((q.shape[0], q.shape[1], q.shape[2]), dtype=torch.float32)
+    return out, lse
+
+
+@torch.library.register_fake("kernels::attention")
+def _attention_fake(q, k, v, *, is_causal=False, scale=None):
+    _check_fake_args(q, k, v)
+    return _fake_outputs(q, v)[0]
+
+
+@torch.library.register_fake("kernels::attention_with_lse")
+def _attention_with_lse_fake(q, k, v, *, is_causal=False, scale=None):
+    _check_fake_args(q, k, v)
+    return _fake_outputs(q, v)
+
+
+@torch.library.register_fake("kernels::_attention_with_config")
+def _attention_with_config_fake(q, k, v, config, is_causal=False, scale=None):
+    _check_fake_args(q, k, v)
+    return _fake_outputs(q, v)
+
+
+def _no_backward_setup(ctx, inputs, keyword_only_inputs, output):
+    pass
+
+
+def _no_backward(ctx, *grads):
+    raise NotImplementedError(
+        "kernels.attention: the backward pass is not implemented yet; use "
+        "torch.nn.functional.scaled_dot_product_attention where gradients are needed"
+    )
+
+
+torch.library.register_autograd("kernels::attention", _no_backward, setup_context=_no_backward_setup)
+torch.library.register_autograd("kernels::attention_with_lse", _no_backward, setup_context=_no_backward_setup)
+
+
+def attention(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, *, is_causal: bool = False,
+              scale: Optional[float] = None) -> torch.Tensor:
+    """Scaled dot-product attention on ``[batch, heads, seq, head_dim]`` tensors.
+
+    Matches ``F.scaled_dot_product_attention(q, k, v, is_causal=is_causal, scale=scale,
+    enable_gqa=True)``: k/v may have fewer heads than q when they divide q's; causal masking is
+    top-left aligned; the default scale is ``1 / sqrt(head_dim)``. float32 inputs follow
+    ``torch.get_float32_matmul_precision()`` ("highest" = fp32-accurate).
+    """
+    autotune.maybe_tune_attention(q, k, v, is_causal)
+    return torch.ops.kernels.attention(q, k, v, is_causal=is_causal, scale=scale)
+
+
+def attention_with_lse(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, *, is_causal: bool = False,
+                       scale: Optional[float] = None) -> Tuple[torch.Tensor, torch.Tensor]:
+    """As :func:`attention`, also returning the natural-log sum-exp of each row's scaled scores
+    (float32, ``[batch, heads, seq_q]``), which the backward pass needs."""
+    autotune.maybe_tune_attention(q, k, v, is_causal)
+    return torch.ops.kernels.attention_with_lse(q, k, v, is_causal=is_causal, scale=scale)

@@ -1,0 +1,132 @@
+"""kernels::attention against SDPA and a float64 reference, on CPU always and on CUDA when present."""
+
+import math
+
+import pytest
+import torch
+import torch.nn.functional as F
+
+from conftest import DEVICES
+from helpers import (DTYPES, assert_close_to_reference, assert_kernelbench_close, poison_allocator, random_tensor)
+
+
+def reference_attention(q, k, v, is_causal, scale):
+    """float64 SDPA with GQA, causal top-left as torch's is_causal, plus the log-sum-exp per row."""
+    q, k, v = q.double(), k.double(), v.double()
+    group = q.shape[1] // k.shape[1]
+    k = k.repeat_interleave(group, dim=1)
+    v = v.repeat_interleave(group, dim=1)
+    scale = 1 / math.sqrt(q.shape[-1]) if scale is None else scale
+    scores = scale * q @ k.transpose(-1, -2)
+    if is_causal:
+        mask = torch.ones(q.shape[2], k.shape[2], dtype=torch.bool, device=q.device).tril()
+        scores = scores.masked_fill(~mask, float("-inf"))
+    return torch.softmax(scores, dim=-1) @ v, torch.logsumexp(scores, dim=-1)
+
+
+def torch_attention(q, k, v, is_causal, scale):
+    return F.scaled_dot_product_attention(q, k, v, is_causal=is_causal, scale=scale, enable_gqa=k.shape[1] != q.shape[1])
+
+
+def atol_for(dtype):
+    return {torch.float16: 2e-3, torch.bfloat16: 1.5e-2, torch.float32: 2e-5}[dtype]
+
+
+def check_attention(q, k, v, is_causal=False, scale=None, op=None):
+    reference, reference_lse = reference_attention(q, k, v, is_causal, scale)
+    theirs = torch_attention(q, k, v, is_causal, scale)
+    poison_allocator(q.device)
+    op = op or (lambda *args, **kw: torch.ops.kernels.attention_with_lse(*args, **kw))
+    ours, lse = op(q, k, v, is_causal=is_causal, scale=scale)
+    assert ours.dtype == q.dtype and ours.shape == theirs.shape and ours.is_contiguous()
+    assert_close_to_reference(ours, theirs, reference, atol=atol_for(q.dtype))
+    assert lse.dtype == torch.float32 and lse.shape == q.shape[:3]
+    torch.testing.assert_close(lse.double(), reference_lse, atol=1e-3 if q.dtype != torch.float32 else 1e-5, rtol=1e-4)
+    return ours, theirs
+
+
+def qkv(batch, heads, heads_kv, seq_q, seq_k, dim, dtype, device, distribution="randn"):
+    return (random_tensor((batch, heads, seq_q, dim), dtype, device, distribution),
+            random_tensor((batch, heads_kv, seq_k, dim), dtype, device, distribution),
+            random_tensor((batch, heads_kv, seq_k, dim), dtype, device, distribution))
+
+
+@pytest.mark.parametrize("device", DEVICES)
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("is_causal", [False, True])
+@pytest.mark.parametrize("dim", [8, 24, 64, 72, 128])
+def test_attention_head_dims(device, dtype, is_causal, dim):
+    check_attention(*qkv(2, 3, 3, 77, 77, dim, dtype, device), is_causal=is_causal)
+
+
+@pytest.mark.parametrize("device", DEVICES)
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("is_causal", [False, True])
+@pytest.mark.parametrize("seq_q, seq_k", [(1, 1), (1, 17), (17, 1), (17, 100), (100, 17), (130, 130)])
+def test_attention_lengths(device, dtype, is_causal, seq_q, seq_k):
+    check_attention(*qkv(2, 2, 2, seq_q, seq_k, 64, dtype, device), is_causal=is_causal)
+
+
+@pytest.mark.parametrize("device", DEVICES)
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("heads, heads_kv", [(8, 2), (6, 1), (4, 4)])
+def test_attention_grouped_query(device, dtype, heads, heads_kv):
+    check_attention(*qkv(2, heads, heads_kv, 40, 56, 32, dtype, device), is_causal=True)
+
+
+@pytest.mark.parametrize("device", DEVICES)
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_attention_scale(device, dtype):
+    check_attention(*qkv(1, 2, 2, 33, 45, 64, dtype, device), scale=0.3)
+    check_attention(*qkv(1, 2, 2, 33, 45, 64, dtype, device), is_causal=True, scale=1.7)
+
+
+@pytest.mark.parametrize("device", DEVICES)
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_attention_strided_views(device, dtype):
+    # minGPT: x [B, S, 3 * H * D] split into q, k, v and viewed as [B, H, S, D] (transposed strides).
+    batch, seq, heads, dim = 2, 50, 4, 32
+    x = random_tensor((batch, seq, 3 * heads * dim), dtype, device)
+    q, k, v = (t.view(batch, seq, heads, dim).transpose(1, 2) for t in x.split(heads * dim, dim=2))
+    check_attention(q, k, v, is_causal=True)
+    # Last dim not contiguous, and a pointer off a 16-byte boundary.
+    q2 = random_tensor((2, 3, 40, 16), dtype, device).transpose(-1, -2).contiguous().transpose(-1, -2)
+    flat = random_tensor((2 * 3 * 40 * 16 + 1,), dtype, device)
+    k2 = flat[1:].view(2, 3, 40, 16)
+    check_attention(q2, k2, random_tensor((2, 3, 40, 16), dtype, device))
+
+
+@pytest.mark.parametrize("device", DEVICES)
+def test_attention_rows_seeing_one_key(device):
+    """Causal rows see keys j <= i: row 0 sees exactly one key, so its output is v[0]."""
+    q, k, v = qkv(1, 2, 2, 20, 20, 16, torch.float32, device)
+    out, _ = check_attention(q, k, v, is_causal=True)
+    torch.testing.assert_close(out[:, :, 0], v[:, :, 0], atol=1e-6, rtol=1e-6)
+
+
+@pytest.mark.parametrize("device", DEVICES)
+def test_attention_fp32_passes_kernelbench(device):
+    torch.set_float32_matmul_precision("highest")
+    ours, theirs = check_attention(*qkv(2, 2, 2, 128, 128, 128, torch.float32, device, "rand"))
+    assert_kernelbench_close(ours, theirs)
+
+
+@pytest.mark.parametrize("device", DEVICES)
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_attention_empty_and_keyless(device, dtype):
+    q, k, v = qkv(2, 2, 2, 0, 5, 16, dtype, device)
+    assert torch.ops.kernels.attention(q, k, v).shape == (2, 2, 0, 16)
+    q, k, v = qkv(2, 2, 2, 4, 0, 16, dtype, device)
+    out, lse = torch.ops.kernels.attention_with_lse(q, k, v)
+    assert torch.equal(out, torch.zeros_like(out)) and torch.isneginf(lse).all()
+
+
+@pytest.mark.parametrize("device", DEVICES)
+def test_attention_functional_and_module(device):
+    import tilekernels
+
+    q, k, v = qkv(1, 2, 2, 9, 9, 16, torch.float32, device)
+    expected = torch_attention(q, k, v, True, None)
+    torch.testing.assert_close(tilekernels.attention(q, k, v, is_causal=True), expected, atol=1e-5, rtol=1e-5)
+    module = tilekernels.ScaledDotProductAttention(is_causal=True)
+    torch.testing.assert_close(module(q, k, v), expected, atol=1e-5, rtol=1e-5)

@@ -1,0 +1,214 @@
+"""The tile tables: compiled configurations, the tuned table round trip, the on-disk validator,
+explain(), and (on CUDA) forcing every configuration and the autotuner's cache round trip."""
+
+import json
+
+import pytest
+import torch
+
+import tilekernels
+from tilekernels.tuning import tables
+from helpers import assert_close_to_reference, nan_like, random_tensor
+
+BMM_SMEM_LIMIT_SM89 = 101376  # 99 KB: the most an sm_89 block may opt into
+
+
+@pytest.fixture
+def restore_tuned_tables():
+    """Tests that clear the in-memory tuned table put the bundled/user tables back afterwards."""
+    yield
+    for family in tables.FAMILIES:
+        torch.ops.kernels._tile_table_clear(family)
+    tables.load_tables()
+
+
+@pytest.mark.parametrize("family", ["bmm", "attention"])
+def test_tile_configs_describe_resources(family):
+    configs = tilekernels.tile_configs(family)
+    assert configs, f"the {family} table is empty"
+    assert [c["id"] for c in configs] == list(range(len(configs)))
+    assert len({c["name"] for c in configs}) == len(configs), "configuration names must be unique"
+    for c in configs:
+        assert c["threads"] % 32 == 0 and 32 <= c["threads"] <= 1024, c
+        assert c["smem_bytes"] > 0, c
+        if c["min_arch"] <= 89:
+            assert c["smem_bytes"] <= BMM_SMEM_LIMIT_SM89, f"{c['name']} is enabled for sm_89 but needs {c['smem_bytes']} B"
+
+
+def test_tuned_table_round_trip(restore_tuned_tables):
+    torch.ops.kernels._tile_table_clear("bmm")
+    torch.ops.kernels._tile_table_set("bmm", "some|key", 0)
+    assert tables.tuned_entries("bmm") == {"some|key": 0}
+    torch.ops.kernels._tile_table_clear("bmm")
+    assert tables.tuned_entries("bmm") == {}
+    with pytest.raises(ValueError, match="no bmm configuration"):
+        torch.ops.kernels._tile_table_set("bmm", "k", 10**6)
+    with pytest.raises(ValueError, match="unknown kernel family"):
+        torch.ops.kernels._tile_configs("conv")
+
+
+def test_stale_tables_are_ignored():
+    meta = {"format": 1, "library": "0.1.0", "torch": "2.11.0", "cuda": "13.0", "arch": 90, "device": "GPU"}
+    assert tables.stale_reason(dict(meta), meta, strict=True) is None
+    assert "library" in tables.stale_reason(dict(meta, library="0.0.9"), meta, strict=False)
+    assert "arch" in tables.stale_reason(dict(meta, arch=89), meta, strict=False)
+    # Bundled tables survive a torch upgrade; the user's cache does not.
+    assert tables.stale_reason(dict(meta, torch="2.13.0"), meta, strict=False) is None
+    assert "torch" in tables.stale_reason(dict(meta, torch="2.13.0"), meta, strict=True)
+
+
+def test_push_maps_names_and_skips_unknown(restore_tuned_tables):
+    torch.ops.kernels._tile_table_clear("attention")
+    first = tilekernels.tile_configs("attention")[0]["name"]
+    pushed = tables._push({"entries": {"attention": {"k1": first, "k2": "no-such-config"}}})
+    assert pushed == 1 and tables.tuned_entries("attention") == {"k1": 0}
+
+
+def test_explain_cpu():
+    a = torch.randn(2, 3, 4)
+    assert tilekernels.explain("bmm", a, torch.randn(2, 4, 5))["source"] == "cpu"
+    with pytest.raises(ValueError, match="unknown op"):
+        tilekernels.explain("conv", a)
+
+
+def test_autotune_mode_switch():
+    from tilekernels.tuning import autotune
+
+    saved = autotune.autotune_mode()
+    with pytest.raises(ValueError, match="autotune mode"):
+        tilekernels.set_autotune_mode("sometimes")
+    tilekernels.set_autotune_mode("on")
+    assert autotune.autotune_mode() == "on"
+    tilekernels.set_autotune_mode(saved)
+
+
+def bmm_candidates(dtype, precision):
+    a = random_tensor((3, 100, 72), dtype, "cuda")
+    b = random_tensor((3, 72, 136), dtype, "cuda")
+    plan = tilekernels.explain("bmm", a, b, precision=precision)
+    return plan["candidates"]
+
+
+BMM_CASES = [(torch.float16, None), (torch.bfloat16, None), (torch.float32, "highest"), (torch.float32, "high")]
+
+
+@pytest.mark.cuda
+@pytest.mark.parametrize("a_k_major", [True, False])
+@pytest.mark.parametrize("b_k_major", [True, False])
+@pytest.mark.parametrize("dtype, precision", BMM_CASES)
+def test_every_bmm_config(dtype, precision, a_k_major, b_k_major):
+    """Forces each compiled configuration on edge-heavy shapes and checks every output element."""
+    for batch, m, n, k in [(3, 100, 136, 72), (2, 257, 129, 200), (1, 1, 1, 1), (2, 9, 300, 17 * 8)]:
+        a = random_tensor((batch, m, k), dtype, "cuda")
+        b = random_tensor((batch, k, n), dtype, "cuda")
+        if not a_k_major:
+            a = a.transpose(1, 2).contiguous().transpose(1, 2)
+        if b_k_major:
+            b = b.transpose(1, 2).contiguous().transpose(1, 2)
+        plan = tilekernels.explain("bmm", a, b, precision=precision)
+        assert plan["candidates"], "no configuration for this call"
+        reference = torch.bmm(a.double(), b.double())
+        theirs = torch.bmm(a, b)
+        tol = {torch.float16: 2e-3, torch.bfloat16: 2e-2, torch.float32: 1e-5 if precision == "highest" else 1e-2}
+        for config in plan["candidates"]:
+            ours = torch.ops.kernels._bmm_with_config(a, b, config, precision=precision)
+            if dtype == torch.float32 and precision == "high":
+                relative = ((ours.double() - reference).norm() / reference.norm()).item()
+                assert relative < 2e-3, (plan["candidate_names"], config, relative)
+            else:
+                assert_close_to_reference(ours, theirs, reference, atol=tol[dtype] * max(1.0, k ** 0.5))
+
+
+@pytest.mark.cuda
+@pytest.mark.parametrize("dtype", [torch.float16, torch.bfloat16, torch.float32])
+def test_every_attention_config(dtype):
+    import math
+
+    torch.set_float32_matmul_precision("highest")
+    configs = tilekernels.tile_configs("attention")
+    math_modes = {torch.float16: {"fp16"}, torch.bfloat16: {"bf16"}, torch.float32: {"tf32x3", "ffma"}}[dtype]
+    for config in configs:
+        if config["math"] not in math_modes or not config["compiled"]:
+            continue
+        dim = config["head_dim"] - 8 if config["head_dim"] > 8 else config["head_dim"]
+        for is_causal in (False, True):
+            q = random_tensor((2, 4, 67, dim), dtype, "cuda")
+            k = random_tensor((2, 2, 131, dim), dtype, "cuda")
+            v = random_tensor((2, 2, 131, dim), dtype, "cuda")
+            plan = tilekernels.explain("attention", q, k, v, is_causal)
+            if config["id"] not in plan["candidates"]:
+                continue  # does not fit this GPU
+            ours, lse = torch.ops.kernels._attention_with_config(q, k, v, config["id"], is_causal)
+            kr, vr = (t.double().repeat_interleave(2, dim=1) for t in (k, v))
+            scores = q.double() @ kr.transpose(-1, -2) / math.sqrt(dim)
+            if is_causal:
+                scores = scores.masked_fill(~torch.ones(67, 131, dtype=torch.bool, device="cuda").tril(), float("-inf"))
+            reference = torch.softmax(scores, -1) @ vr
+            theirs = torch.nn.functional.scaled_dot_product_attention(q, k, v, is_causal=is_causal, enable_gqa=True)
+            atol = {torch.float16: 2e-3, torch.bfloat16: 1.5e-2, torch.float32: 2e-5}[dtype]
+            assert_close_to_reference(ours, theirs, reference, atol=atol)
+            torch.testing.assert_close(lse.double(), torch.logsumexp(scores, -1), atol=1e-3, rtol=1e-4)
+
+
+@pytest.mark.cuda
+def test_autotuner_cache_round_trip(tmp_path, monkeypatch, restore_tuned_tables):
+    monkeypatch.setenv("TILEKERNELS_CACHE_DIR", str(tmp_path))
+    a = random_tensor((4, 96, 80), torch.float16, "cuda")
+    b = random_tensor((4, 80, 112), torch.float16, "cuda")
+    torch.ops.kernels._tile_table_clear("bmm")
+    assert tilekernels.explain("bmm", a, b)["source"] == "heuristic"
+    result = tilekernels.tuning.tune_bmm(a, b, reps=3)
+    assert tilekernels.explain("bmm", a, b)["source"] == "tuned"
+    saved = json.loads(open(result["saved_to"]).read())
+    assert saved["entries"]["bmm"][result["key"]] == result["best"]
+    # A fresh in-memory table reloads the choice from disk.
+    torch.ops.kernels._tile_table_clear("bmm")
+    report = tables.load_tables()
+    assert any(summary["user"] >= 1 for summary in report.values())
+    plan = tilekernels.explain("bmm", a, b)
+    assert plan["source"] == "tuned" and plan["config_name"] == result["best"]
+
+
+@pytest.mark.cuda
+def test_bmm_large_batch_and_poisoned_out():
+    """Batch beyond the 65535 grid limit, every element written (out starts as NaN)."""
+    a = random_tensor((70000, 8, 16), torch.float16, "cuda")
+    b = random_tensor((70000, 16, 8), torch.float16, "cuda")
+    out = nan_like((70000, 8, 8), torch.float16, "cuda")
+    torch.ops.kernels.bmm.out(a, b, out=out)
+    assert_close_to_reference(out, torch.bmm(a, b), torch.bmm(a.double(), b.double()), atol=1e-2)
+
+
+@pytest.mark.cuda
+def test_attention_large_batch_heads():
+    q = random_tensor((1100, 64, 4, 64), torch.float16, "cuda")
+    out = torch.ops.kernels.attention(q, q, q)
+    torch.testing.assert_close(out, torch.nn.functional.scaled_dot_product_attention(q, q, q), atol=2e-3, rtol=2e-3)
+
+
+@pytest.mark.cuda
+def test_bmm_over_2_31_elements():
+    """64-bit offsets: one matrix larger than 2^31 elements, and a batch whose offsets pass 2^31."""
+    for batch, m, n, k in [(1, 65600, 8, 32768), (33000, 256, 16, 256)]:
+        a = torch.randn(batch, m, k, dtype=torch.float16, device="cuda")
+        b = torch.randn(batch, k, n, dtype=torch.float16, device="cuda")
+        assert a.numel() > 2**31
+        ours = torch.ops.kernels.bmm(a, b)
+        theirs = torch.bmm(a, b)
+        # Both accumulate in fp32 and round to fp16; they differ by a few fp16 ulps at most.
+        assert ((ours.float() - theirs.float()).abs() <= 2e-2 * theirs.float().abs() + 0.5).all()
+        del a, b, ours, theirs
+        torch.cuda.empty_cache()
+
+
+@pytest.mark.cuda
+def test_attention_over_2_31_elements():
+    q = torch.randn(1, 2060, 1024, 1024, dtype=torch.float16, device="cuda")
+    assert q.numel() > 2**31
+    k = torch.randn(1, 2060, 1024, 1024, dtype=torch.float16, device="cuda")
+    v = torch.randn(1, 2060, 1024, 1024, dtype=torch.float16, device="cuda")
+    ours = torch.ops.kernels.attention(q, k, v)
+    # Spot-check the last heads, whose offsets are past 2^31 elements.
+    tail = slice(2050, 2060)
+    theirs = torch.nn.functional.scaled_dot_product_attention(q[:, tail], k[:, tail], v[:, tail])
+    torch.testing.assert_close(ours[:, tail], theirs, atol=3e-3, rtol=3e-3)
