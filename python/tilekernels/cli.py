@@ -83,8 +83,8 @@ def cmd_bench(args) -> int:
     if args.plot:
         for suite in ("bmm", "attention"):
             suite_rows = [r for r in rows if r["suite"] == suite]
-            if suite_rows:
-                report.plot_speedups(suite_rows, args.plot.replace(".png", f"_{suite}.png"))
+            if suite_rows and not report.plot_speedups(suite_rows, args.plot.replace(".png", f"_{suite}.png")):
+                print("no plot written: matplotlib is not installed", file=sys.stderr)
     return 0
 
 

@@ -10,12 +10,12 @@ def _fmt(value, spec, width):
 
 
 def format_table(rows: List[dict]) -> str:
-    header = (f"{'suite':<10}{'shape':<10}{'mode':<6}{'impl':<16}{'ms':>10}{'TF/s':>9}{'GB/s':>8}"
+    header = (f"{'suite':<10}{'shape':<12}{'mode':<6}{'impl':<16}{'ms':>10}{'TF/s':>9}{'GB/s':>8}"
               f"{'x torch':>9}{'relerr':>10}{'floor ms':>10}")
     lines = [header, "-" * len(header)]
     for r in rows:
         floor = max(r["compute_floor_ms"], r["memory_floor_ms"])
-        lines.append(f"{r['suite']:<10}{r['shape']:<10}{r['mode']:<6}{r['impl']:<16}{_fmt(r['ms'], '.3f', 10)}"
+        lines.append(f"{r['suite']:<10}{r['shape']:<12}{r['mode']:<6}{r['impl']:<16}{_fmt(r['ms'], '.3f', 10)}"
                      f"{_fmt(r['tflops'], '.1f', 9)}{_fmt(r['gbs'], '.0f', 8)}"
                      f"{_fmt(r['speedup_vs_torch'], '.2f', 9)}{_fmt(r['relerr'], '.1e', 10)}{floor:>10.3f}")
     return "\n".join(lines)

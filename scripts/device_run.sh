@@ -1,0 +1,41 @@
+#!/usr/bin/env bash
+# One call on the GPU machine: (optionally build,) test, sanitize, benchmark, tune; logs land in $OUT.
+#   scripts/device_run.sh [build] [test] [quicktest] [sanitize] [bench] [tune]
+# Without `build` it uses the extension carried in python/tilekernels (built elsewhere against torch's
+# stable ABI, so one binary loads under the machine's torch).
+set -uo pipefail
+cd "$(dirname "$0")/.."
+OUT=${OUT:-/tmp/tilekernels-out}
+mkdir -p "$OUT"
+export PYTHONPATH="$PWD/python${PYTHONPATH:+:$PYTHONPATH}" PYTHONUNBUFFERED=1
+export TILEKERNELS_CACHE_DIR="$OUT/cache"
+steps=" $* "
+status=0
+run() { echo "== $*"; "$@" || { echo "!! failed ($?): $*"; status=1; }; }
+
+if [[ $steps == *" build "* ]]; then
+  export MAX_JOBS=$(nproc) TILEKERNELS_CUDA_ARCHS=${TILEKERNELS_CUDA_ARCHS:-90a}
+  run python3 setup.py build_ext --inplace 2>&1 | tail -n 30 | tee "$OUT/build.log"
+fi
+nvidia-smi --query-gpu=name,clocks.sm,clocks.mem,temperature.gpu,power.draw --format=csv | tee "$OUT/gpu.txt"
+run python3 -m tilekernels info 2>&1 | tee "$OUT/info.txt"
+
+if [[ $steps == *" test "* ]]; then
+  run python3 -m pytest tests -q --maxfail=40 -p no:cacheprovider --durations=15 2>&1 | tee "$OUT/tests.log" | tail -n 40
+fi
+if [[ $steps == *" quicktest "* ]]; then
+  run python3 -m pytest tests -q -p no:cacheprovider -m cuda -k "not compile and not 2_31" 2>&1 | tee "$OUT/tests.log" | tail -n 40
+fi
+if [[ $steps == *" sanitize "* ]]; then
+  run compute-sanitizer --tool memcheck --error-exitcode 9 python3 scripts/sanitize_cases.py 2>&1 | tail -n 25 | tee "$OUT/sanitize.log"
+fi
+if [[ $steps == *" bench "* ]]; then
+  baselines=()
+  [[ -d .carry/baselines ]] && baselines=(--baselines .carry/baselines)
+  run python3 benchmarks/bench_bmm.py "${baselines[@]}" --json "$OUT/bench_bmm.json" --plot "$OUT/bench.png" 2>&1 | tee "$OUT/bench_bmm.txt"
+  run python3 benchmarks/bench_attention.py "${baselines[@]}" --json "$OUT/bench_attention.json" --plot "$OUT/bench.png" 2>&1 | tee "$OUT/bench_attention.txt"
+fi
+if [[ $steps == *" tune "* ]]; then
+  run python3 -m tilekernels tune --output "$OUT/tuned.json" 2>&1 | tail -n 60 | tee "$OUT/tune.log"
+fi
+exit $status

@@ -1,0 +1,24 @@
+"""A few bmm and attention calls for compute-sanitizer (memcheck): edge tiles, every layout, GQA,
+causal, odd lengths. Small, so the instrumented run stays short."""
+
+import torch
+
+import tilekernels  # noqa: F401
+
+torch.manual_seed(0)
+for dtype, precision in [(torch.float16, None), (torch.bfloat16, None), (torch.float32, "highest"),
+                         (torch.float32, "high")]:
+    for batch, m, n, k in [(2, 67, 45, 33), (3, 130, 257, 72), (1, 1, 1, 1)]:
+        a = torch.randn(batch, m, k, device="cuda", dtype=dtype)
+        b = torch.randn(batch, k, n, device="cuda", dtype=dtype)
+        for x, y in [(a, b), (a.transpose(1, 2).contiguous().transpose(1, 2), b),
+                     (a, b.transpose(1, 2).contiguous().transpose(1, 2))]:
+            torch.ops.kernels.bmm(x, y, precision=precision)
+for dtype in (torch.float16, torch.bfloat16, torch.float32):
+    for dim in (64, 72, 128, 256, 1024):
+        q = torch.randn(1, 4, 67, dim, device="cuda", dtype=dtype)
+        k = torch.randn(1, 2, 93, dim, device="cuda", dtype=dtype)
+        for causal in (False, True):
+            torch.ops.kernels.attention(q, k, k, is_causal=causal)
+torch.cuda.synchronize()
+print("sanitize cases ran")
