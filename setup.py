@@ -128,7 +128,6 @@ def build_extension():
 
     target = f"0x{TORCH_TARGET[0]:02x}{TORCH_TARGET[1]:02x}000000000000"
     defines = [f"-DTORCH_TARGET_VERSION={target}"]
-    defines += [f"-DTILEKERNELS_WITH_{f.upper()}" for f in families]
     cxx_flags = ["-O3", "-fvisibility=hidden"] + defines
     nvcc_flags = ["-O3", "-lineinfo", "-Xptxas=--warn-on-spills", "--expt-relaxed-constexpr"] + defines
     libraries, library_dirs, include_dirs = [], [], [os.path.join(ROOT, "csrc")]

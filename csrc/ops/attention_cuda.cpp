@@ -99,7 +99,7 @@ AttentionPlan plan_call(const PreparedCall& call, ScalarType dtype, const Device
   for (int id = 0; id < attention::kNumTileConfigs; ++id) {
     const attention::TileConfig& c = attention::kTileConfigs[id];
     const bool math_ok = std::find(maths.begin(), maths.end(), c.math) != maths.end();
-    if (math_ok && c.head_dim >= p.head_dim && c.min_arch <= device.arch &&
+    if (math_ok && c.head_dim >= p.head_dim && c.supports_seq_k(p.seq_k) && c.min_arch <= device.arch &&
         c.smem_bytes <= device.max_smem_per_block && attention::is_compiled(id)) {
       plan.candidates.push_back(id);
     }

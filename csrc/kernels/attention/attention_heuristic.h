@@ -1,6 +1,6 @@
 #pragma once
 // First-call choice of an attention configuration: the smallest compiled head dim that serves the
-// call, then the largest query tile that still gives every SM work. Torch-free.
+// call, then the table's preferred row of that group that gives every SM work. Torch-free.
 #include <cstdint>
 #include <string>
 #include <vector>
@@ -13,6 +13,7 @@ namespace tilekernels::attention {
 
 inline int choose_config(const Params& p, const DeviceSpec& device, const std::vector<int>& candidates,
                          std::string* reason) {
+  // Candidates come in table order, which ranks the rows of each (math, head_dim) group.
   int smallest_dim = 0;
   for (int id : candidates) {
     const int d = kTileConfigs[id].head_dim;
@@ -20,26 +21,24 @@ inline int choose_config(const Params& p, const DeviceSpec& device, const std::v
   }
   int best = -1;
   int64_t best_ctas = 0;
-  bool best_fills = false;
   for (int id : candidates) {
     const TileConfig& c = kTileConfigs[id];
     if (c.head_dim != smallest_dim) continue;
     const int64_t ctas = p.batch * p.heads_q * ((p.seq_q + c.block_q - 1) / c.block_q);
-    const bool fills = ctas >= device.sm_count;
-    // Prefer tiles that fill the GPU; among those the largest (most K/V reuse), else the most CTAs.
-    const bool better = best < 0 || (fills && !best_fills) ||
-                        (fills == best_fills && (fills ? c.block_q > kTileConfigs[best].block_q
-                                                       : ctas > best_ctas));
-    if (better) {
+    if (ctas >= device.sm_count) {  // the first row that fills the GPU
       best = id;
       best_ctas = ctas;
-      best_fills = fills;
+      break;
+    }
+    if (best < 0 || ctas > best_ctas) {  // otherwise the row with the most CTAs
+      best = id;
+      best_ctas = ctas;
     }
   }
   if (reason && best >= 0) {
-    *reason = "heuristic: head dim " + std::to_string(smallest_dim) + " kernel, " + std::to_string(best_ctas) +
-              " CTAs over " + std::to_string(device.sm_count) + " SMs" +
-              (best_fills ? " (largest query tile that fills the GPU)" : " (most CTAs; the GPU is not full)");
+    *reason = "heuristic: head dim " + std::to_string(smallest_dim) + " group, " +
+              (best_ctas >= device.sm_count ? "first row in table order that fills the GPU (" : "the row with the most CTAs (") +
+              std::to_string(best_ctas) + " CTAs over " + std::to_string(device.sm_count) + " SMs)";
   }
   return best;
 }

@@ -1,0 +1,299 @@
+#pragma once
+// kRegister: FlashAttention-2 style forward for head_dim <= 256 (fp16 / bf16).
+//
+// A CTA owns block_q query rows; warp w owns rows [w * 16 * kMT, (w + 1) * 16 * kMT) and the whole head
+// dimension. Q sits in shared memory (and, with q_in_regs, in registers after the first step); K and
+// V tiles of block_kv keys stream through a `stages`-deep cp.async ring. Per K/V tile each warp
+// computes S = Q K^T (fp32), applies scale and masks, updates its online-softmax rows with quad
+// shuffles, converts P to 16-bit A fragments in registers (the accumulator layout of S is the A layout
+// of P V) and accumulates O += P V. Shared memory: Q, then K stages, then V stages.
+#include <cstdint>
+
+#include "kernels/attention/attention_configs.h"
+#include "kernels/attention/kernel_common.cuh"
+#include "kernels/attention/operand.cuh"
+#include "kernels/attention/smem_layout.cuh"
+#include "kernels/attention/tile_io.cuh"
+#include "kernels/ptx/cp_async.cuh"
+#include "kernels/ptx/ex2.cuh"
+
+namespace tilekernels::attention::detail {
+
+template <int kConfig>
+struct RegisterKernel {
+  static constexpr TileConfig kCfg = kTileConfigs[kConfig];
+  using Op = Operand<kCfg.math>;
+  using T = typename Op::Elem;
+
+  static constexpr int kD = kCfg.head_dim;
+  static constexpr int kBQ = kCfg.block_q;
+  static constexpr int kBKV = kCfg.block_kv;
+  static constexpr int kWarps = kCfg.warps;
+  static constexpr int kThreads = kCfg.threads();
+  static constexpr int kStages = kCfg.stages;
+  static constexpr bool kQInRegs = kCfg.q_in_regs;
+  static constexpr int kMT = kBQ / (16 * kWarps);  // m16 tiles per warp
+  static constexpr int kNT = kBKV / 8;             // n8 tiles of S per warp
+  static constexpr int kDT = kD / 8;               // n8 tiles of O per warp
+  static constexpr int kKS = kD / 16;              // k16 steps of Q K^T
+  static constexpr int kPK = kBKV / 16;            // k16 steps of P V
+
+  using QL = TileLayout<kBQ, kD, 2, Access::kLdmatrix>;
+  using KVL = TileLayout<kBKV, kD, 2, Access::kLdmatrix>;
+  static constexpr int kSmemBytes = QL::kBytes + 2 * kStages * KVL::kBytes;
+
+  static_assert(kCfg.kernel == Kernel::kRegister, "not a kRegister configuration");
+  static_assert(Op::kK == 16, "kRegister runs the 16-bit math modes only");
+  static_assert(kBQ % (16 * kWarps) == 0 && kMT >= 1, "block_q must be a multiple of 16 * warps");
+  static_assert(kBKV % 16 == 0 && kD % 16 == 0, "block_kv and head_dim must be multiples of 16");
+  static_assert(kStages >= 2, "the ring needs at least two stages");
+  static_assert(kSmemBytes == kCfg.smem_bytes, "attention_configs.h disagrees with the kernel's layout");
+
+  // Lazy rescaling: the reference max of a row moves (and O, l are rescaled) only when a tile's max
+  // exceeds it by more than kLazyLog2, so p = exp2(s - ref) <= 2^kLazyLog2 (fine in fp16 / bf16 and
+  // fp32 sums); most tiles then skip the O rescale.
+  static constexpr float kLazyLog2 = 8.0f;
+
+  __device__ __forceinline__ static void run(const KernelArgs& args) {
+    extern __shared__ __align__(128) unsigned char smem[];
+    const Params& p = args.p;
+    const int tid = threadIdx.x;
+    const int lane = tid & 31;
+    const int warp = tid >> 5;
+    const int g = lane >> 2;
+    const int t = lane & 3;
+
+    int bh;
+    int q_tile;
+    args.map.tile(blockIdx.x, bh, q_tile);
+    const HeadPointers<T> head(p, bh);
+    const int seq_q = static_cast<int>(p.seq_q);
+    const int seq_k = static_cast<int>(p.seq_k);
+    const int head_dim = static_cast<int>(p.head_dim);
+    const bool causal = p.causal;
+    const int q0 = q_tile * kBQ;
+    // Causal (top-left): row i sees keys j <= i, so this tile needs keys < q0 + kBQ only.
+    const int kv_end = causal ? min(seq_k, q0 + kBQ) : seq_k;
+    const int num_tiles = (kv_end + kBKV - 1) / kBKV;
+
+    unsigned char* q_smem = smem;
+    auto k_smem = [&](int stage) { return smem + QL::kBytes + stage * KVL::kBytes; };
+    auto v_smem = [&](int stage) { return smem + QL::kBytes + (kStages + stage) * KVL::kBytes; };
+    const TileCopy<KVL, kThreads, T> k_copy(tid, p.k_row_stride);
+    const TileCopy<KVL, kThreads, T> v_copy(tid, p.v_row_stride);
+    auto load_kv = [&](int tile, int stage) {
+      k_copy.issue(k_smem(stage), head.k, p.k_row_stride, tile * kBKV, seq_k, 0, head_dim);
+      v_copy.issue(v_smem(stage), head.v, p.v_row_stride, tile * kBKV, seq_k, 0, head_dim);
+    };
+
+    // Prologue: group 0 = Q + tile 0, then one group per stage (empty past the last tile), so that
+    // before step j exactly kStages - 1 + j groups are committed and group j is the j-th tile.
+    TileCopy<QL, kThreads, T>(tid, p.q_row_stride).issue(q_smem, head.q, p.q_row_stride, q0, seq_q, 0, head_dim);
+    load_kv(0, 0);
+    ptx::cp_async_commit();
+#pragma unroll
+    for (int s = 1; s < kStages - 1; ++s) {
+      if (s < num_tiles) load_kv(s, s);
+      ptx::cp_async_commit();
+    }
+
+    float o[kMT][kDT][4];
+    float m_ref[kMT][2];  // reference max (base-2 logits) of rows g and g + 8; -inf until a key is seen
+    float l_run[kMT][2];  // sum of exp2(s - m_ref) over this lane's columns only (quad-reduced at the end)
+#pragma unroll
+    for (int mi = 0; mi < kMT; ++mi) {
+#pragma unroll
+      for (int dt = 0; dt < kDT; ++dt) {
+#pragma unroll
+        for (int i = 0; i < 4; ++i) o[mi][dt][i] = 0.0f;
+      }
+      m_ref[mi][0] = m_ref[mi][1] = -INFINITY;
+      l_run[mi][0] = l_run[mi][1] = 0.0f;
+    }
+    typename Op::A q_frag[kQInRegs ? kMT : 1][kQInRegs ? kKS : 1];
+
+    const int warp_row0 = warp * 16 * kMT;  // within the tile
+    // The logits are s * c with c = scale * log2(e). For c > 0 the row max of s * c is c * (max of s),
+    // so p = exp2(fma(s, c, -max)); other scales multiply first and continue with c = 1.
+    const float scale_log2 = args.scale_log2;
+    const bool scale_positive = scale_log2 > 0.0f;
+    const float c = scale_positive ? scale_log2 : 1.0f;
+
+    for (int j = 0; j < num_tiles; ++j) {
+      ptx::cp_async_wait<kStages - 2>();  // tile j (and Q) landed for this thread's copies ...
+      __syncthreads();                    // ... and everyone's; everyone is done with tile j - 1's slot
+      if constexpr (kQInRegs) {
+        if (j == 0) {
+#pragma unroll
+          for (int mi = 0; mi < kMT; ++mi) {
+#pragma unroll
+            for (int kk = 0; kk < kKS; ++kk) {
+              Op::template load_a<QL>(q_frag[mi][kk], q_smem, warp_row0 + mi * 16, kk * 16, lane);
+            }
+          }
+        }
+      }
+      {
+        const int next = j + kStages - 1;  // goes into the slot tile j - 1 used
+        if (next < num_tiles) load_kv(next, next % kStages);
+        ptx::cp_async_commit();
+      }
+      const int stage = j % kStages;
+      const unsigned char* ks = k_smem(stage);
+      const unsigned char* vs = v_smem(stage);
+
+      // S = Q K^T
+      float s[kMT][kNT][4];
+#pragma unroll
+      for (int mi = 0; mi < kMT; ++mi) {
+#pragma unroll
+        for (int nt = 0; nt < kNT; ++nt) {
+#pragma unroll
+          for (int i = 0; i < 4; ++i) s[mi][nt][i] = 0.0f;
+        }
+      }
+#pragma unroll
+      for (int kk = 0; kk < kKS; ++kk) {
+        typename Op::A a[kMT];
+#pragma unroll
+        for (int mi = 0; mi < kMT; ++mi) {
+          if constexpr (kQInRegs) {
+            a[mi] = q_frag[mi][kk];
+          } else {
+            Op::template load_a<QL>(a[mi], q_smem, warp_row0 + mi * 16, kk * 16, lane);
+          }
+        }
+#pragma unroll
+        for (int np = 0; np < kNT / 2; ++np) {
+          typename Op::B b[2];
+          Op::template load_b_nk<KVL>(b, ks, np * 16, kk * 16, lane);
+#pragma unroll
+          for (int mi = 0; mi < kMT; ++mi) {
+            Op::mma(s[mi][2 * np], a[mi], b[0]);
+            Op::mma(s[mi][2 * np + 1], a[mi], b[1]);
+          }
+        }
+      }
+
+      if (!scale_positive) {
+#pragma unroll
+        for (int mi = 0; mi < kMT; ++mi) {
+#pragma unroll
+          for (int nt = 0; nt < kNT; ++nt) {
+#pragma unroll
+            for (int i = 0; i < 4; ++i) s[mi][nt][i] *= scale_log2;
+          }
+        }
+      }
+      // Mask keys past seq_k and (causal) keys after the row.
+      const int kv0 = j * kBKV;
+      const bool needs_mask = kv0 + kBKV > seq_k || (causal && kv0 + kBKV - 1 > q0);
+      if (needs_mask) {
+#pragma unroll
+        for (int mi = 0; mi < kMT; ++mi) {
+#pragma unroll
+          for (int nt = 0; nt < kNT; ++nt) {
+#pragma unroll
+            for (int i = 0; i < 4; ++i) {
+              const int row = q0 + warp_row0 + mi * 16 + g + ((i >> 1) << 3);
+              const int col = kv0 + nt * 8 + 2 * t + (i & 1);
+              if (col >= seq_k || (causal && col > row)) s[mi][nt][i] = -INFINITY;
+            }
+          }
+        }
+      }
+
+      // Online softmax with a lazily moved reference max.
+      float tile_max[kMT][2];
+      bool grows = false;
+#pragma unroll
+      for (int mi = 0; mi < kMT; ++mi) {
+#pragma unroll
+        for (int hf = 0; hf < 2; ++hf) {
+          float mx = -INFINITY;
+#pragma unroll
+          for (int nt = 0; nt < kNT; ++nt) mx = fmaxf(mx, fmaxf(s[mi][nt][2 * hf], s[mi][nt][2 * hf + 1]));
+          tile_max[mi][hf] = quad_max(mx) * c;
+          grows |= tile_max[mi][hf] > m_ref[mi][hf] + kLazyLog2;
+        }
+      }
+      if (__any_sync(0xffffffffu, grows)) {
+#pragma unroll
+        for (int mi = 0; mi < kMT; ++mi) {
+#pragma unroll
+          for (int hf = 0; hf < 2; ++hf) {
+            const float m_new = fmaxf(m_ref[mi][hf], tile_max[mi][hf]);
+            // 0 while the row has seen no key (m_ref = -inf): its l and O are still 0.
+            const float alpha = ptx::ex2_approx(m_ref[mi][hf] - finite_max(m_new));
+            m_ref[mi][hf] = m_new;
+            l_run[mi][hf] *= alpha;
+#pragma unroll
+            for (int dt = 0; dt < kDT; ++dt) {
+              o[mi][dt][2 * hf] *= alpha;
+              o[mi][dt][2 * hf + 1] *= alpha;
+            }
+          }
+        }
+      }
+#pragma unroll
+      for (int mi = 0; mi < kMT; ++mi) {
+#pragma unroll
+        for (int hf = 0; hf < 2; ++hf) {
+          const float neg_m = -finite_max(m_ref[mi][hf]);
+          float sum = 0.0f;
+#pragma unroll
+          for (int nt = 0; nt < kNT; ++nt) {
+#pragma unroll
+            for (int e = 0; e < 2; ++e) {
+              const float pe = ptx::ex2_approx(fmaf(s[mi][nt][2 * hf + e], c, neg_m));
+              s[mi][nt][2 * hf + e] = pe;
+              sum += pe;
+            }
+          }
+          l_run[mi][hf] += sum;
+        }
+      }
+
+      // O += P V, P straight from the S accumulators.
+#pragma unroll
+      for (int kk = 0; kk < kPK; ++kk) {
+        typename Op::A pa[kMT];
+#pragma unroll
+        for (int mi = 0; mi < kMT; ++mi) Op::a_from_accumulators(pa[mi], s[mi][2 * kk], s[mi][2 * kk + 1]);
+#pragma unroll
+        for (int dp = 0; dp < kDT / 2; ++dp) {
+          typename Op::B b[2];
+          Op::template load_b_kn<KVL>(b, vs, kk * 16, dp * 16, lane);
+#pragma unroll
+          for (int mi = 0; mi < kMT; ++mi) {
+            Op::mma(o[mi][2 * dp], pa[mi], b[0]);
+            Op::mma(o[mi][2 * dp + 1], pa[mi], b[1]);
+          }
+        }
+      }
+    }
+
+    // Epilogue: O / l, and lse = ln(sum exp(scale * s)) = (m_ref + log2 l) * ln 2.
+    float inv_l[kMT][2];
+#pragma unroll
+    for (int mi = 0; mi < kMT; ++mi) {
+#pragma unroll
+      for (int hf = 0; hf < 2; ++hf) {
+        const float l = quad_sum(l_run[mi][hf]);
+        inv_l[mi][hf] = inverse_sum(l);
+        const int row = q0 + warp_row0 + mi * 16 + g + 8 * hf;
+        if (row < seq_q && t == 0 && head.lse != nullptr) {
+          head.lse[row] = l > 0.0f ? (m_ref[mi][hf] + log2f(l)) * kLn2 : -INFINITY;
+        }
+      }
+    }
+    store_rows<T>(head.out, p.out_row_stride, o, inv_l, q0 + warp_row0, seq_q, 0, head_dim, g, t);
+  }
+};
+
+template <int kConfig>
+__global__ void __launch_bounds__(RegisterKernel<kConfig>::kThreads, 1) register_fwd_kernel(const KernelArgs args) {
+  RegisterKernel<kConfig>::run(args);
+}
+
+}  // namespace tilekernels::attention::detail

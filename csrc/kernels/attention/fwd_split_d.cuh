@@ -1,0 +1,159 @@
+#pragma once
+// kSplitD: forward for large head dims and any seq_k (split_common.cuh describes the warp grid).
+//
+// Per block of kBKV keys the pipeline carries ceil(head_dim / kDK) (Q piece, K piece) slots, after
+// which the block's softmax writes P, rescales O by alpha, and then kBKV / kKB slots of V
+// (kKB keys x all kD columns) accumulate O += P V. O (block_q x head_dim, fp32) stays in registers,
+// split by columns over the kWN warps of a row, so block_q is small (32 rows for D = 1024).
+// Shared memory: kStages slots, P [kBQ][kBKV], red [kWN][kBQ].
+#include <cstdint>
+
+#include "kernels/attention/kernel_common.cuh"
+#include "kernels/attention/split_common.cuh"
+#include "kernels/attention/tile_io.cuh"
+#include "kernels/ptx/cp_async.cuh"
+
+namespace tilekernels::attention::detail {
+
+template <int kConfig>
+struct SplitDKernel {
+  using S = SplitShape<kConfig>;
+  using Op = typename S::Op;
+  using T = typename S::T;
+  static constexpr int kSmemBytes = S::kRedOffset + 4 * S::kWN * S::kBQ;
+  static constexpr int kThreads = S::kThreads;
+  static_assert(S::kCfg.kernel == Kernel::kSplitD, "not a kSplitD configuration");
+  static_assert(S::kDO == S::kD, "kSplitD keeps all of O resident");
+  static_assert(kSmemBytes == S::kCfg.smem_bytes, "attention_configs.h disagrees with the kernel's layout");
+
+  __device__ __forceinline__ static void run(const KernelArgs& args) {
+    extern __shared__ __align__(128) unsigned char smem[];
+    const Params& p = args.p;
+    const int tid = threadIdx.x;
+    const int lane = tid & 31;
+    const int warp = tid >> 5;
+    const int wm = warp / S::kWN;
+    const int wn = warp - wm * S::kWN;
+    const int g = lane >> 2;
+    const int t = lane & 3;
+
+    int bh;
+    int q_tile;
+    args.map.tile(blockIdx.x, bh, q_tile);
+    const HeadPointers<T> head(p, bh);
+    const int seq_q = static_cast<int>(p.seq_q);
+    const int seq_k = static_cast<int>(p.seq_k);
+    const int head_dim = static_cast<int>(p.head_dim);
+    const int q0 = q_tile * S::kBQ;
+    const int kv_end = p.causal ? min(seq_k, q0 + S::kBQ) : seq_k;
+    const int num_blocks = (kv_end + S::kBKV - 1) / S::kBKV;
+    const int num_d = (head_dim + S::kDK - 1) / S::kDK;  // (Q, K) pieces per block
+    constexpr int kNumPv = S::kBKV / S::kKB;               // V pieces per block
+
+    unsigned char* p_tile = smem + S::kPOffset;
+    float* red = reinterpret_cast<float*>(smem + S::kRedOffset);
+    const TileCopy<typename S::QL, kThreads, T> q_copy(tid, p.q_row_stride);
+    const TileCopy<typename S::KL, kThreads, T> k_copy(tid, p.k_row_stride);
+    const TileCopy<typename S::VL, kThreads, T> v_copy(tid, p.v_row_stride);
+
+    // Producer: walks the jobs (block blk; piece r < num_d: Q and K columns r * kDK, else the V keys
+    // blk * kBKV + (r - num_d) * kKB) in order, one slot each, without divisions.
+    int p_blk = 0, p_r = 0;
+    RingSlot<S::kStages> p_slot;
+    auto issue_next = [&] {
+      if (p_blk < num_blocks) {
+        unsigned char* dst = smem + p_slot.index * S::kSlotBytes;
+        if (p_r < num_d) {
+          q_copy.issue(dst, head.q, p.q_row_stride, q0, seq_q, p_r * S::kDK, head_dim);
+          k_copy.issue(dst + S::QL::kBytes, head.k, p.k_row_stride, p_blk * S::kBKV, seq_k, p_r * S::kDK, head_dim);
+        } else {
+          v_copy.issue(dst, head.v, p.v_row_stride, p_blk * S::kBKV + (p_r - num_d) * S::kKB, seq_k, 0, head_dim);
+        }
+        if (++p_r == num_d + kNumPv) {
+          p_r = 0;
+          ++p_blk;
+        }
+      }
+      p_slot.advance();
+    };
+    // One pipeline step: the oldest outstanding job has landed for everyone and the slot consumed in
+    // the previous step is free again, so the producer refills it.
+    RingSlot<S::kStages> c_slot;
+    auto begin_step = [&] {
+      ptx::cp_async_wait<S::kStages - 2>();
+      __syncthreads();
+      issue_next();
+      ptx::cp_async_commit();
+    };
+    auto end_step = [&] { c_slot.advance(); };
+
+#pragma unroll
+    for (int s = 0; s < S::kStages - 1; ++s) {
+      issue_next();
+      ptx::cp_async_commit();
+    }
+
+    RowState<S> st;
+    st.init();
+    float o[S::kMS][S::kNTO][4];
+#pragma unroll
+    for (int mi = 0; mi < S::kMS; ++mi) {
+#pragma unroll
+      for (int nt = 0; nt < S::kNTO; ++nt) {
+#pragma unroll
+        for (int i = 0; i < 4; ++i) o[mi][nt][i] = 0.0f;
+      }
+    }
+
+    for (int blk = 0; blk < num_blocks; ++blk) {
+      float s[S::kMS][S::kNTS][4];
+#pragma unroll
+      for (int mi = 0; mi < S::kMS; ++mi) {
+#pragma unroll
+        for (int nt = 0; nt < S::kNTS; ++nt) {
+#pragma unroll
+          for (int i = 0; i < 4; ++i) s[mi][nt][i] = 0.0f;
+        }
+      }
+      for (int r = 0; r < num_d; ++r) {
+        begin_step();
+        s_step<S>(s, smem + c_slot.index * S::kSlotBytes, wm, wn, lane);
+        end_step();
+      }
+      // P of the previous block was last read in its V steps, which every thread finished before
+      // passing the barrier of this block's first (Q, K) step.
+      float alpha[S::kMS][2], m_used[S::kMS][2];
+      softmax_block<S>(s, st, red, alpha, m_used, p_tile, 0, blk * S::kBKV, q0, seq_k, p.causal, args.scale_log2, wm,
+                       wn, g, t);
+#pragma unroll
+      for (int mi = 0; mi < S::kMS; ++mi) {
+#pragma unroll
+        for (int nt = 0; nt < S::kNTO; ++nt) {
+          o[mi][nt][0] *= alpha[mi][0];
+          o[mi][nt][1] *= alpha[mi][0];
+          o[mi][nt][2] *= alpha[mi][1];
+          o[mi][nt][3] *= alpha[mi][1];
+        }
+      }
+      // The first V step's barrier also publishes P.
+#pragma unroll 1
+      for (int r = 0; r < kNumPv; ++r) {
+        begin_step();
+        pv_step<S>(o, p_tile, r * S::kKB, smem + c_slot.index * S::kSlotBytes, wm, wn, lane);
+        end_step();
+      }
+    }
+
+    // `red` was last read in the final softmax_block, before the barriers of the final V steps.
+    float inv_l[S::kMS][2];
+    finish_rows<S>(st, red, inv_l, head.lse, q0, seq_q, wm, wn, g, t);
+    store_rows<T>(head.out, p.out_row_stride, o, inv_l, q0 + wm * S::kRS, seq_q, wn * S::kCO, head_dim, g, t);
+  }
+};
+
+template <int kConfig>
+__global__ void __launch_bounds__(SplitDKernel<kConfig>::kThreads, 1) split_d_fwd_kernel(const KernelArgs args) {
+  SplitDKernel<kConfig>::run(args);
+}
+
+}  // namespace tilekernels::attention::detail

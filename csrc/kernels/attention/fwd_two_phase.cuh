@@ -1,0 +1,222 @@
+#pragma once
+// kTwoPhase: forward for large head dims when the whole P row block fits in shared memory
+// (seq_k <= max_seq_k; split_common.cuh describes the warp grid).
+//
+// Phase 1: for each block of kBKV keys, ceil(head_dim / kDK) (Q piece, K piece) slots accumulate S;
+// the block's softmax writes p = exp2(s - m_b) into P columns of that block, m_b being the running
+// row max at that block. Afterwards P of the earlier blocks is rescaled in place by exp2(m_b - m),
+// m the final row max, and 1 / l is kept per row.
+// Phase 2: for each kDO-column chunk of O, ceil(kv_end / kKB) slots of V (kKB keys x kDO columns)
+// accumulate O_chunk = P V_chunk, which is then scaled by 1 / l and stored. K and V are each read once
+// per CTA, Q once per key block, and O never has to be resident (block_q = 128 at D = 1024).
+// Shared memory: kStages slots, P [kBQ][max_seq_k], red [kWN][kBQ], block maxima [blocks][kBQ],
+// final maxima [kBQ].
+#include <cstdint>
+#include <cstring>
+#include <type_traits>
+
+#include "kernels/attention/kernel_common.cuh"
+#include "kernels/attention/split_common.cuh"
+#include "kernels/attention/tile_io.cuh"
+#include "kernels/ptx/cp_async.cuh"
+#include "kernels/ptx/ex2.cuh"
+
+namespace tilekernels::attention::detail {
+
+template <int kConfig>
+struct TwoPhaseKernel {
+  using S = SplitShape<kConfig>;
+  using Op = typename S::Op;
+  using T = typename S::T;
+  static constexpr int kMaxBlocks = S::kPCols / S::kBKV;
+  static constexpr int kBlockMaxOffset = S::kRedOffset + 4 * S::kWN * S::kBQ;  // float [kMaxBlocks][kBQ]
+  static constexpr int kFinalMaxOffset = kBlockMaxOffset + 4 * kMaxBlocks * S::kBQ;  // float [kBQ]
+  static constexpr int kSmemBytes = kFinalMaxOffset + 4 * S::kBQ;
+  static constexpr int kThreads = S::kThreads;
+  static_assert(S::kCfg.kernel == Kernel::kTwoPhase, "not a kTwoPhase configuration");
+  static_assert(kSmemBytes == S::kCfg.smem_bytes, "attention_configs.h disagrees with the kernel's layout");
+
+  __device__ __forceinline__ static void run(const KernelArgs& args) {
+    extern __shared__ __align__(128) unsigned char smem[];
+    const Params& p = args.p;
+    const int tid = threadIdx.x;
+    const int lane = tid & 31;
+    const int warp = tid >> 5;
+    const int wm = warp / S::kWN;
+    const int wn = warp - wm * S::kWN;
+    const int g = lane >> 2;
+    const int t = lane & 3;
+
+    int bh;
+    int q_tile;
+    args.map.tile(blockIdx.x, bh, q_tile);
+    const HeadPointers<T> head(p, bh);
+    const int seq_q = static_cast<int>(p.seq_q);
+    const int seq_k = static_cast<int>(p.seq_k);  // <= max_seq_k (the launcher checks)
+    const int head_dim = static_cast<int>(p.head_dim);
+    const int q0 = q_tile * S::kBQ;
+    const int kv_end = p.causal ? min(seq_k, q0 + S::kBQ) : seq_k;
+    const int num_blocks = (kv_end + S::kBKV - 1) / S::kBKV;
+    const int num_d = (head_dim + S::kDK - 1) / S::kDK;  // (Q, K) pieces per key block
+    const int num_o = (head_dim + S::kDO - 1) / S::kDO;  // O chunks
+    const int num_kb = (kv_end + S::kKB - 1) / S::kKB;   // V pieces per O chunk
+
+    unsigned char* p_tile = smem + S::kPOffset;
+    float* red = reinterpret_cast<float*>(smem + S::kRedOffset);
+    float* block_max = reinterpret_cast<float*>(smem + kBlockMaxOffset);
+    float* final_max = reinterpret_cast<float*>(smem + kFinalMaxOffset);
+    const TileCopy<typename S::QL, kThreads, T> q_copy(tid, p.q_row_stride);
+    const TileCopy<typename S::KL, kThreads, T> k_copy(tid, p.k_row_stride);
+    const TileCopy<typename S::VL, kThreads, T> v_copy(tid, p.v_row_stride);
+
+    // Producer: phase 0 walks (key block a, d piece b), phase 1 (O chunk a, V piece b), one slot per
+    // job, without divisions.
+    int p_phase = 0, p_a = 0, p_b = 0;
+    RingSlot<S::kStages> p_slot;
+    auto issue_next = [&] {
+      unsigned char* dst = smem + p_slot.index * S::kSlotBytes;
+      if (p_phase == 0) {
+        q_copy.issue(dst, head.q, p.q_row_stride, q0, seq_q, p_b * S::kDK, head_dim);
+        k_copy.issue(dst + S::QL::kBytes, head.k, p.k_row_stride, p_a * S::kBKV, seq_k, p_b * S::kDK, head_dim);
+        if (++p_b == num_d) {
+          p_b = 0;
+          if (++p_a == num_blocks) {
+            p_a = 0;
+            p_phase = 1;
+          }
+        }
+      } else if (p_phase == 1) {
+        v_copy.issue(dst, head.v, p.v_row_stride, p_b * S::kKB, seq_k, p_a * S::kDO, head_dim);
+        if (++p_b == num_kb) {
+          p_b = 0;
+          if (++p_a == num_o) p_phase = 2;
+        }
+      }
+      p_slot.advance();
+    };
+    RingSlot<S::kStages> c_slot;
+    auto begin_step = [&] {
+      ptx::cp_async_wait<S::kStages - 2>();
+      __syncthreads();
+      issue_next();
+      ptx::cp_async_commit();
+    };
+    auto end_step = [&] { c_slot.advance(); };
+
+#pragma unroll
+    for (int s = 0; s < S::kStages - 1; ++s) {
+      issue_next();
+      ptx::cp_async_commit();
+    }
+
+    // Phase 1: P row block.
+    RowState<S> st;
+    st.init();
+    for (int blk = 0; blk < num_blocks; ++blk) {
+      float s[S::kMS][S::kNTS][4];
+#pragma unroll
+      for (int mi = 0; mi < S::kMS; ++mi) {
+#pragma unroll
+        for (int nt = 0; nt < S::kNTS; ++nt) {
+#pragma unroll
+          for (int i = 0; i < 4; ++i) s[mi][nt][i] = 0.0f;
+        }
+      }
+      for (int dc = 0; dc < num_d; ++dc) {
+        begin_step();
+        s_step<S>(s, smem + c_slot.index * S::kSlotBytes, wm, wn, lane);
+        end_step();
+      }
+      float alpha[S::kMS][2], m_used[S::kMS][2];  // alpha: the rescale lives in the block maxima
+      softmax_block<S>(s, st, red, alpha, m_used, p_tile, blk * S::kBKV, blk * S::kBKV, q0, seq_k, p.causal,
+                       args.scale_log2, wm, wn, g, t);
+      if (wn == 0 && t == 0) {
+#pragma unroll
+        for (int mi = 0; mi < S::kMS; ++mi) {
+#pragma unroll
+          for (int hf = 0; hf < 2; ++hf) {
+            block_max[blk * S::kBQ + wm * S::kRS + mi * 16 + g + 8 * hf] = m_used[mi][hf];
+          }
+        }
+      }
+    }
+
+    // Every thread is past the last softmax_block (its reads of `red`, its writes of P / block_max).
+    __syncthreads();
+    if (wn == 0 && t == 0) {
+#pragma unroll
+      for (int mi = 0; mi < S::kMS; ++mi) {
+#pragma unroll
+        for (int hf = 0; hf < 2; ++hf) final_max[wm * S::kRS + mi * 16 + g + 8 * hf] = finite_max(st.m_run[mi][hf]);
+      }
+    }
+    float inv_l[S::kMS][2];
+    finish_rows<S>(st, red, inv_l, head.lse, q0, seq_q, wm, wn, g, t);  // its barrier publishes final_max
+
+    // Rescale the P blocks before the last one to the final row max (factor <= 1; blocks whose rows
+    // were all masked hold zeros and keep them).
+    if (num_blocks > 1) {
+      constexpr int kChunkElems = S::PL::kChunkElems;
+      const int chunks_per_row = (num_blocks - 1) * (S::kBKV / kChunkElems);
+      const int total = S::kBQ * chunks_per_row;
+      for (int idx = tid; idx < total; idx += kThreads) {
+        const int row = idx / chunks_per_row;
+        const int chunk = idx - row * chunks_per_row;
+        const int blk = chunk / (S::kBKV / kChunkElems);
+        const float f = ptx::ex2_approx(fminf(block_max[blk * S::kBQ + row] - final_max[row], 0.0f));
+        if (f != 1.0f) {
+          uint4* c = reinterpret_cast<uint4*>(p_tile + S::PL::chunk_offset(row, chunk));
+          uint4 v = *c;
+          if constexpr (S::kE == 2) {
+            uint32_t w[4] = {v.x, v.y, v.z, v.w};
+#pragma unroll
+            for (int i = 0; i < 4; ++i) {
+              typename std::conditional<std::is_same<T, __half>::value, __half2, __nv_bfloat162>::type h;
+              memcpy(&h, &w[i], 4);
+              float2 x;
+              if constexpr (std::is_same<T, __half>::value) {
+                x = __half22float2(h);
+              } else {
+                x = __bfloat1622float2(h);
+              }
+              w[i] = pack2<T>(x.x * f, x.y * f);
+            }
+            v = make_uint4(w[0], w[1], w[2], w[3]);
+          } else {
+            v = make_uint4(__float_as_uint(__uint_as_float(v.x) * f), __float_as_uint(__uint_as_float(v.y) * f),
+                           __float_as_uint(__uint_as_float(v.z) * f), __float_as_uint(__uint_as_float(v.w) * f));
+          }
+          *c = v;
+        }
+      }
+    }
+    __syncthreads();  // rescaled P visible to every warp
+
+    // Phase 2: O chunk by chunk.
+    for (int oc = 0; oc < num_o; ++oc) {
+      float o[S::kMS][S::kNTO][4];
+#pragma unroll
+      for (int mi = 0; mi < S::kMS; ++mi) {
+#pragma unroll
+        for (int nt = 0; nt < S::kNTO; ++nt) {
+#pragma unroll
+          for (int i = 0; i < 4; ++i) o[mi][nt][i] = 0.0f;
+        }
+      }
+      for (int kb = 0; kb < num_kb; ++kb) {
+        begin_step();
+        pv_step<S>(o, p_tile, kb * S::kKB, smem + c_slot.index * S::kSlotBytes, wm, wn, lane);
+        end_step();
+      }
+      store_rows<T>(head.out, p.out_row_stride, o, inv_l, q0 + wm * S::kRS, seq_q, oc * S::kDO + wn * S::kCO,
+                    head_dim, g, t);
+    }
+  }
+};
+
+template <int kConfig>
+__global__ void __launch_bounds__(TwoPhaseKernel<kConfig>::kThreads, 1) two_phase_fwd_kernel(const KernelArgs args) {
+  TwoPhaseKernel<kConfig>::run(args);
+}
+
+}  // namespace tilekernels::attention::detail

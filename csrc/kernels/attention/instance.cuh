@@ -1,0 +1,155 @@
+#pragma once
+// Launchers of the attention configurations and their registration. An instance file compiles every
+// row of kTileConfigs with one (math, head_dim) through TILEKERNELS_ATTENTION_INSTANCES; template
+// parameters come from the row, so the table stays the single source of truth.
+#include <cuda_runtime.h>
+
+#include <atomic>
+#include <climits>
+#include <cstdint>
+#include <utility>
+
+#include "kernels/attention/attention_configs.h"
+#include "kernels/attention/attention_launch.h"
+#include "kernels/attention/fwd_register.cuh"
+#include "kernels/attention/fwd_split_d.cuh"
+#include "kernels/attention/fwd_two_phase.cuh"
+#include "kernels/attention/kernel_common.cuh"
+
+namespace tilekernels::attention::detail {
+
+template <int kConfig>
+constexpr auto kernel_function() {
+  constexpr Kernel kind = kTileConfigs[kConfig].kernel;
+  if constexpr (kind == Kernel::kRegister) {
+    return &register_fwd_kernel<kConfig>;
+  } else if constexpr (kind == Kernel::kSplitD) {
+    return &split_d_fwd_kernel<kConfig>;
+  } else {
+    return &two_phase_fwd_kernel<kConfig>;
+  }
+}
+
+inline constexpr int kMaxDevices = 64;
+inline constexpr int kDefaultSmemLimit = 48 * 1024;  // above this a kernel must opt in
+
+// Raises the kernel's dynamic shared-memory limit once per device (the attribute is per device).
+template <int kConfig>
+cudaError_t ensure_smem_limit(int device) {
+  constexpr int kSmem = kTileConfigs[kConfig].smem_bytes;
+  if constexpr (kSmem <= kDefaultSmemLimit) {
+    return cudaSuccess;
+  } else {
+    static std::atomic<bool> done[kMaxDevices];
+    const bool cached = device >= 0 && device < kMaxDevices;
+    if (cached && done[device].load(std::memory_order_acquire)) return cudaSuccess;
+    const cudaError_t err =
+        cudaFuncSetAttribute(kernel_function<kConfig>(), cudaFuncAttributeMaxDynamicSharedMemorySize, kSmem);
+    if (err == cudaSuccess && cached) done[device].store(true, std::memory_order_release);
+    return err;
+  }
+}
+
+// L2 bytes of a device, looked up once per device.
+inline int l2_cache_bytes(int device) {
+  static std::atomic<int> cache[kMaxDevices];  // 0: not looked up yet
+  const bool cached = device >= 0 && device < kMaxDevices;
+  if (cached) {
+    const int v = cache[device].load(std::memory_order_relaxed);
+    if (v != 0) return v > 0 ? v : 0;
+  }
+  int bytes = 0;
+  if (cudaDeviceGetAttribute(&bytes, cudaDevAttrL2CacheSize, device) != cudaSuccess) {
+    (void)cudaGetLastError();  // not fatal: the launch only loses its L2-aware ordering
+    bytes = 0;
+  }
+  if (cached) cache[device].store(bytes > 0 ? bytes : -1, std::memory_order_relaxed);
+  return bytes;
+}
+
+// Causal launches walk query tiles last-first inside groups of heads whose K and V fit in half the
+// L2; other launches walk one head at a time (its query tiles share K and V in L2).
+inline TileMap make_tile_map(const Params& p, int block_q, int device) {
+  TileMap map;
+  map.num_bh = p.batch * p.heads_q;
+  map.num_q_tiles = static_cast<int>((p.seq_q + block_q - 1) / block_q);
+  map.reverse = p.causal;
+  map.group_heads = 1;
+  if (p.causal) {
+    const int64_t kv_bytes = 2 * p.seq_k * p.head_dim * math_mode_element_bytes(p.math);
+    const int64_t q_heads_per_kv = p.heads_q / p.heads_kv;
+    const int64_t per_q_head = kv_bytes / q_heads_per_kv > 0 ? kv_bytes / q_heads_per_kv : 1;
+    int64_t heads = (static_cast<int64_t>(l2_cache_bytes(device)) / 2) / per_q_head;
+    if (heads < 1) heads = 1;
+    if (heads > map.num_bh) heads = map.num_bh;
+    map.group_heads = static_cast<int>(heads);
+  }
+  return map;
+}
+
+// The kSplitD row with the same (math, head_dim) (it serves every seq_k), or -1.
+template <int kConfig>
+constexpr int split_d_sibling() {
+  for (int i = 0; i < kNumTileConfigs; ++i) {
+    const TileConfig& c = kTileConfigs[i];
+    if (c.kernel == Kernel::kSplitD && c.math == kTileConfigs[kConfig].math &&
+        c.head_dim == kTileConfigs[kConfig].head_dim) {
+      return i;
+    }
+  }
+  return -1;
+}
+
+template <int kConfig>
+cudaError_t launch_config(const Params& p, cudaStream_t stream) {
+  constexpr TileConfig kCfg = kTileConfigs[kConfig];
+  if constexpr (kCfg.kernel == Kernel::kTwoPhase && split_d_sibling<kConfig>() >= 0) {
+    // A kTwoPhase row holds the whole P row block in shared memory. Longer key sequences run on the
+    // kSplitD row of the same (math, head_dim), compiled in the same instance file. The binding filters
+    // on supports_seq_k, so this is only a safety net.
+    if (!kCfg.supports_seq_k(p.seq_k)) return launch_config<split_d_sibling<kConfig>()>(p, stream);
+  }
+  if (p.math != kCfg.math) return cudaErrorInvalidValue;
+  if (p.batch < 0 || p.heads_q < 0 || p.seq_q < 0) return cudaErrorInvalidValue;
+  if (p.batch == 0 || p.heads_q == 0 || p.seq_q == 0) return cudaSuccess;  // empty output
+  if (p.head_dim < 1 || p.head_dim > kCfg.head_dim) return cudaErrorInvalidValue;
+  if (p.heads_kv < 1 || p.heads_q % p.heads_kv != 0) return cudaErrorInvalidValue;
+  if (p.seq_k < 1 || p.seq_q > INT_MAX || p.seq_k > INT_MAX) return cudaErrorInvalidValue;
+  if (!kCfg.supports_seq_k(p.seq_k)) return cudaErrorInvalidValue;
+
+  int device = 0;
+  cudaError_t err = cudaGetDevice(&device);
+  if (err != cudaSuccess) return err;
+  const TileMap map = make_tile_map(p, kCfg.block_q, device);
+  const int64_t num_blocks = map.num_bh * map.num_q_tiles;
+  if (num_blocks > INT_MAX) return cudaErrorInvalidConfiguration;
+  err = ensure_smem_limit<kConfig>(device);
+  if (err != cudaSuccess) return err;
+
+  const KernelArgs args{p, map, p.scale * kLog2e};
+  kernel_function<kConfig>()<<<static_cast<unsigned>(num_blocks), kCfg.threads(), kCfg.smem_bytes, stream>>>(args);
+  return cudaGetLastError();
+}
+
+template <int kConfig, MathMode kMath, int kHeadDim>
+void register_if_matching() {
+  if constexpr (kTileConfigs[kConfig].math == kMath && kTileConfigs[kConfig].head_dim == kHeadDim) {
+    Registry::instance().add(kConfig, kDefaultVariant, &launch_config<kConfig>);
+  }
+}
+
+template <MathMode kMath, int kHeadDim, int... kConfigs>
+bool register_instances(std::integer_sequence<int, kConfigs...>) {
+  (register_if_matching<kConfigs, kMath, kHeadDim>(), ...);
+  return true;
+}
+
+}  // namespace tilekernels::attention::detail
+
+// Compiles and registers every configuration with this (math, head_dim).
+#define TILEKERNELS_ATTENTION_INSTANCES(MATH, HEAD_DIM)                                                       \
+  namespace {                                                                                                 \
+  [[maybe_unused]] const bool kAttentionInstancesRegistered =                                                 \
+      ::tilekernels::attention::detail::register_instances<MATH, HEAD_DIM>(                                   \
+          std::make_integer_sequence<int, ::tilekernels::attention::kNumTileConfigs>{});                      \
+  }

@@ -1,0 +1,4 @@
+// Attention forward, tf32, head_dim 256: every kTileConfigs row with that (math, head_dim).
+#include "kernels/attention/instance.cuh"
+
+TILEKERNELS_ATTENTION_INSTANCES(::tilekernels::MathMode::kTf32, 256)

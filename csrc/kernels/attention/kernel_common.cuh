@@ -1,0 +1,86 @@
+#pragma once
+// Pieces every attention kernel shares: the CTA -> (batch * head, query tile) map, per-head pointers,
+// and the quad reductions of the row softmax.
+#include <cstdint>
+
+#include "kernels/attention/attention_params.h"
+
+namespace tilekernels::attention::detail {
+
+inline constexpr float kLog2e = 1.4426950408889634f;
+inline constexpr float kLn2 = 0.6931471805599453f;
+
+// Linear CTA index -> (bh = batch * heads_q + head, query tile). Heads are walked in groups of
+// `group_heads`; inside a group the query tile is the slow index and the head the fast one, so the
+// CTAs that run together share few heads (their K and V stay in L2). Causal launches walk the query
+// tiles last-first: the longest CTAs (most keys) start first and the short ones fill the tail.
+// The launcher keeps num_bh * num_q_tiles <= INT_MAX, so all of this fits 32-bit arithmetic.
+struct TileMap {
+  int64_t num_bh = 0;
+  int num_q_tiles = 0;
+  int group_heads = 1;
+  bool reverse = false;
+
+  __device__ __forceinline__ void tile(unsigned block, int& bh, int& q_tile) const {
+    const unsigned per_group = static_cast<unsigned>(group_heads) * static_cast<unsigned>(num_q_tiles);
+    const unsigned group = block / per_group;
+    const unsigned r = block - group * per_group;
+    const unsigned first = group * static_cast<unsigned>(group_heads);
+    const unsigned left = static_cast<unsigned>(num_bh) - first;
+    const unsigned heads = left < static_cast<unsigned>(group_heads) ? left : static_cast<unsigned>(group_heads);
+    const unsigned q_rev = r / heads;
+    bh = static_cast<int>(first + (r - q_rev * heads));
+    q_tile = reverse ? num_q_tiles - 1 - static_cast<int>(q_rev) : static_cast<int>(q_rev);
+  }
+};
+
+struct KernelArgs {
+  Params p;
+  TileMap map;
+  float scale_log2;  // scale * log2(e): the softmax runs in base 2
+};
+
+// Where one CTA's head lives.
+template <typename T>
+struct HeadPointers {
+  const T* q;
+  const T* k;
+  const T* v;
+  T* out;
+  float* lse;  // this head's row 0, or null
+
+  __device__ __forceinline__ HeadPointers(const Params& p, int bh) {
+    const unsigned heads_q = static_cast<unsigned>(p.heads_q);
+    const unsigned b = static_cast<unsigned>(bh) / heads_q;
+    const unsigned h = static_cast<unsigned>(bh) - b * heads_q;
+    const unsigned hk = h / (heads_q / static_cast<unsigned>(p.heads_kv));  // grouped-query attention
+    q = static_cast<const T*>(p.q) + static_cast<int64_t>(b) * p.q_batch_stride + static_cast<int64_t>(h) * p.q_head_stride;
+    k = static_cast<const T*>(p.k) + static_cast<int64_t>(b) * p.k_batch_stride +
+        static_cast<int64_t>(hk) * p.k_head_stride;
+    v = static_cast<const T*>(p.v) + static_cast<int64_t>(b) * p.v_batch_stride +
+        static_cast<int64_t>(hk) * p.v_head_stride;
+    out = static_cast<T*>(p.out) + static_cast<int64_t>(b) * p.out_batch_stride +
+          static_cast<int64_t>(h) * p.out_head_stride;
+    lse = p.lse == nullptr ? nullptr : p.lse + static_cast<int64_t>(bh) * p.seq_q;
+  }
+};
+
+// 1 / l for the output normalisation (l >= 1 for every row that saw a key; 0 otherwise). Fast
+// division: about 2 ulp, no call to the IEEE slow path.
+__device__ __forceinline__ float inverse_sum(float l) { return l > 0.0f ? __fdividef(1.0f, l) : 0.0f; }
+
+// Reductions over the 4 lanes of a quad (the lanes that share accumulator rows g and g + 8).
+__device__ __forceinline__ float quad_max(float x) {
+  x = fmaxf(x, __shfl_xor_sync(0xffffffffu, x, 1));
+  return fmaxf(x, __shfl_xor_sync(0xffffffffu, x, 2));
+}
+__device__ __forceinline__ float quad_sum(float x) {
+  x += __shfl_xor_sync(0xffffffffu, x, 1);
+  return x + __shfl_xor_sync(0xffffffffu, x, 2);
+}
+
+// A row max that is still -inf (every key so far masked) would turn exp2(s - max) into NaN; such a
+// row subtracts 0 instead: its p are exp2(-inf) = 0 and its (zero) accumulators stay zero.
+__device__ __forceinline__ float finite_max(float m) { return m == -INFINITY ? 0.0f : m; }
+
+}  // namespace tilekernels::attention::detail

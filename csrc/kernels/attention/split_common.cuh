@@ -1,0 +1,263 @@
+#pragma once
+// The building blocks of the two large-head-dim kernels (kSplitD, kTwoPhase).
+//
+// The CTA's warps form a kWM x kWN grid. For S = Q K^T over a block of kBKV keys, warp (wm, wn) owns
+// rows [wm * kRS, (wm + 1) * kRS) and keys [wn * kNS, (wn + 1) * kNS); Q and K arrive in kDK-column
+// pieces, one pipeline slot per piece. The row softmax needs the max over all kWN warps of a row:
+// each warp posts its row maxima to `red` and a barrier later every warp reads all of them, so all
+// warps of a row agree bit for bit on the max. p = exp2(s - max) goes to shared memory (P, 16-bit for
+// fp16 / bf16, fp32 for the TF32 modes), and O += P V reads P as the A operand, with warp (wm, wn)
+// owning the same rows and O columns [wn * kCO, (wn + 1) * kCO) of the current kDO-column O chunk. Each
+// lane keeps the running max and its partial sum (over its own columns) for the rows it owns.
+#include <cstdint>
+
+#include "kernels/attention/attention_configs.h"
+#include "kernels/attention/kernel_common.cuh"
+#include "kernels/attention/operand.cuh"
+#include "kernels/attention/smem_layout.cuh"
+#include "kernels/ptx/ex2.cuh"
+
+namespace tilekernels::attention::detail {
+
+template <int kConfig>
+struct SplitShape {
+  static constexpr TileConfig kCfg = kTileConfigs[kConfig];
+  using Op = Operand<kCfg.math>;
+  using T = typename Op::Elem;
+
+  static constexpr int kD = kCfg.head_dim;
+  static constexpr int kBQ = kCfg.block_q;
+  static constexpr int kBKV = kCfg.block_kv;
+  static constexpr int kThreads = kCfg.threads();
+  static constexpr int kWM = kCfg.warps_m;
+  static constexpr int kWN = kCfg.warps_n();
+  static constexpr int kStages = kCfg.stages;
+  static constexpr int kDK = kCfg.d_chunk;
+  static constexpr int kDO = kCfg.o_chunk;
+  static constexpr int kKB = kCfg.pv_keys;
+  static constexpr int kPCols = kCfg.kernel == Kernel::kTwoPhase ? kCfg.max_seq_k : kBKV;  // P columns
+
+  static constexpr int kRS = kBQ / kWM;   // rows per warp
+  static constexpr int kMS = kRS / 16;    // m16 tiles per warp
+  static constexpr int kNS = kBKV / kWN;  // S columns (keys) per warp
+  static constexpr int kNTS = kNS / 8;    // n8 tiles of S per warp
+  static constexpr int kCO = kDO / kWN;   // O columns per warp
+  static constexpr int kNTO = kCO / 8;    // n8 tiles of O per warp
+  static constexpr int kE = Op::kElemBytes;
+
+  using QL = TileLayout<kBQ, kDK, kE, Op::kAccessA>;
+  using KL = TileLayout<kBKV, kDK, kE, Op::kAccessNK>;
+  using VL = TileLayout<kKB, kDO, kE, Op::kAccessKN>;
+  using PL = TileLayout<kBQ, kPCols, kE, Op::kAccessA>;
+  static constexpr int kSlotBytes =
+      QL::kBytes + KL::kBytes > VL::kBytes ? QL::kBytes + KL::kBytes : VL::kBytes;
+  static constexpr int kPOffset = kStages * kSlotBytes;
+  static constexpr int kRedOffset = kPOffset + PL::kBytes;  // float [kWN][kBQ]
+
+  static_assert(kCfg.kernel == Kernel::kSplitD || kCfg.kernel == Kernel::kTwoPhase, "not a split configuration");
+  static_assert(kCfg.warps % kWM == 0 && kBQ % kWM == 0 && kRS % 16 == 0, "warp rows must be whole m16 tiles");
+  static_assert(kBKV % kWN == 0 && kNTS % 2 == 0, "each warp needs an even number of S n8 tiles");
+  static_assert(kDO % kWN == 0 && kNTO % 2 == 0, "each warp needs an even number of O n8 tiles");
+  static_assert(kDK % Op::kK == 0 && kKB % Op::kK == 0, "pipeline pieces must be whole mma k steps");
+  static_assert(kBKV % kKB == 0 && kPCols % kBKV == 0, "P blocks must be whole PV steps");
+  static_assert(kD % kDO == 0, "O chunks must tile the head dimension");
+  static_assert(kStages >= 2, "the ring needs at least two stages");
+};
+
+// Index of a ring slot, advanced without divisions.
+template <int kStages>
+struct RingSlot {
+  int index = 0;
+  __device__ __forceinline__ void advance() { index = index + 1 == kStages ? 0 : index + 1; }
+};
+
+// acc += Q_piece K_piece^T for the pipeline slot `slot` (Q piece, then K piece).
+template <class S>
+__device__ __forceinline__ void s_step(float (&acc)[S::kMS][S::kNTS][4], const unsigned char* slot, int wm, int wn,
+                                       int lane) {
+  using Op = typename S::Op;
+  const unsigned char* qs = slot;
+  const unsigned char* ks = slot + S::QL::kBytes;
+#pragma unroll
+  for (int kk = 0; kk < S::kDK / Op::kK; ++kk) {
+    typename Op::A a[S::kMS];
+#pragma unroll
+    for (int mi = 0; mi < S::kMS; ++mi) {
+      Op::template load_a<typename S::QL>(a[mi], qs, wm * S::kRS + mi * 16, kk * Op::kK, lane);
+    }
+#pragma unroll
+    for (int np = 0; np < S::kNTS / 2; ++np) {
+      typename Op::B b[2];
+      Op::template load_b_nk<typename S::KL>(b, ks, wn * S::kNS + np * 16, kk * Op::kK, lane);
+#pragma unroll
+      for (int mi = 0; mi < S::kMS; ++mi) {
+        Op::mma(acc[mi][2 * np], a[mi], b[0]);
+        Op::mma(acc[mi][2 * np + 1], a[mi], b[1]);
+      }
+    }
+  }
+}
+
+// o += P[:, p_col0 .. p_col0 + kKB) V_piece, V_piece = the kKB x kDO slot.
+template <class S>
+__device__ __forceinline__ void pv_step(float (&o)[S::kMS][S::kNTO][4], const unsigned char* p_tile, int p_col0,
+                                        const unsigned char* v_slot, int wm, int wn, int lane) {
+  using Op = typename S::Op;
+#pragma unroll
+  for (int kk = 0; kk < S::kKB / Op::kK; ++kk) {
+    typename Op::A a[S::kMS];
+#pragma unroll
+    for (int mi = 0; mi < S::kMS; ++mi) {
+      Op::template load_a<typename S::PL>(a[mi], p_tile, wm * S::kRS + mi * 16, p_col0 + kk * Op::kK, lane);
+    }
+#pragma unroll
+    for (int np = 0; np < S::kNTO / 2; ++np) {
+      typename Op::B b[2];
+      Op::template load_b_kn<typename S::VL>(b, v_slot, kk * Op::kK, wn * S::kCO + np * 16, lane);
+#pragma unroll
+      for (int mi = 0; mi < S::kMS; ++mi) {
+        Op::mma(o[mi][2 * np], a[mi], b[0]);
+        Op::mma(o[mi][2 * np + 1], a[mi], b[1]);
+      }
+    }
+  }
+}
+
+// Two adjacent P elements (columns col, col + 1 of `row`) into the P tile.
+template <class S>
+__device__ __forceinline__ void store_p_pair(unsigned char* p_tile, int row, int col, float a, float b) {
+  unsigned char* dst = p_tile + S::PL::offset(row, col);
+  if constexpr (S::kE == 2) {
+    *reinterpret_cast<uint32_t*>(dst) = pack2<typename S::T>(a, b);
+  } else {
+    *reinterpret_cast<float2*>(dst) = make_float2(a, b);
+  }
+}
+
+// The per-lane row state of the split kernels: rows (mi, hf) = wm * kRS + mi * 16 + g + 8 * hf.
+template <class S>
+struct RowState {
+  float m_run[S::kMS][2];   // running max of the base-2 logits (over all warps of the row)
+  float l_part[S::kMS][2];  // running sum of p over this lane's own columns
+
+  __device__ __forceinline__ void init() {
+#pragma unroll
+    for (int mi = 0; mi < S::kMS; ++mi) {
+#pragma unroll
+      for (int hf = 0; hf < 2; ++hf) {
+        m_run[mi][hf] = -INFINITY;
+        l_part[mi][hf] = 0.0f;
+      }
+    }
+  }
+};
+
+// Finishes one S block (keys kv0 .. kv0 + kBKV): scale into base 2, mask keys >= seq_k and (causal)
+// keys after the row, take the row max across the warps of the row, and write p = exp2(s - max) to
+// P columns p_col0 + (0 .. kBKV). Returns per row the factor alpha that rescales what came before
+// and the (finite) max p was computed against. Contains a __syncthreads: every thread must call it.
+// The caller must separate two calls (and any later reuse of `red`) by at least one other barrier.
+template <class S>
+__device__ __forceinline__ void softmax_block(float (&s)[S::kMS][S::kNTS][4], RowState<S>& st, float* red,
+                                              float (&alpha_out)[S::kMS][2], float (&m_used)[S::kMS][2],
+                                              unsigned char* p_tile, int p_col0, int kv0, int q0, int seq_k,
+                                              bool causal, float scale_log2, int wm, int wn, int g, int t) {
+  // The logits are s * c with c = scale * log2(e); for c > 0 the row max of s * c is c * (max of s) and
+  // p = exp2(fma(s, c, -max)). Other scales multiply first and continue with c = 1.
+  const bool scale_positive = scale_log2 > 0.0f;
+  const float c = scale_positive ? scale_log2 : 1.0f;
+  if (!scale_positive) {
+#pragma unroll
+    for (int mi = 0; mi < S::kMS; ++mi) {
+#pragma unroll
+      for (int nt = 0; nt < S::kNTS; ++nt) {
+#pragma unroll
+        for (int i = 0; i < 4; ++i) s[mi][nt][i] *= scale_log2;
+      }
+    }
+  }
+  if (kv0 + S::kBKV > seq_k || (causal && kv0 + S::kBKV - 1 > q0)) {
+#pragma unroll
+    for (int mi = 0; mi < S::kMS; ++mi) {
+#pragma unroll
+      for (int nt = 0; nt < S::kNTS; ++nt) {
+#pragma unroll
+        for (int i = 0; i < 4; ++i) {
+          const int row = q0 + wm * S::kRS + mi * 16 + g + ((i >> 1) << 3);
+          const int col = kv0 + wn * S::kNS + nt * 8 + 2 * t + (i & 1);
+          if (col >= seq_k || (causal && col > row)) s[mi][nt][i] = -INFINITY;
+        }
+      }
+    }
+  }
+#pragma unroll
+  for (int mi = 0; mi < S::kMS; ++mi) {
+#pragma unroll
+    for (int hf = 0; hf < 2; ++hf) {
+      float mx = -INFINITY;
+#pragma unroll
+      for (int nt = 0; nt < S::kNTS; ++nt) mx = fmaxf(mx, fmaxf(s[mi][nt][2 * hf], s[mi][nt][2 * hf + 1]));
+      mx = quad_max(mx);
+      if (t == 0) red[wn * S::kBQ + wm * S::kRS + mi * 16 + g + 8 * hf] = mx * c;
+    }
+  }
+  __syncthreads();
+#pragma unroll
+  for (int mi = 0; mi < S::kMS; ++mi) {
+#pragma unroll
+    for (int hf = 0; hf < 2; ++hf) {
+      const int row = wm * S::kRS + mi * 16 + g + 8 * hf;
+      float mx = red[row];
+#pragma unroll
+      for (int w = 1; w < S::kWN; ++w) mx = fmaxf(mx, red[w * S::kBQ + row]);
+      const float m_new = fmaxf(st.m_run[mi][hf], mx);
+      const float m_use = finite_max(m_new);
+      const float alpha = ptx::ex2_approx(st.m_run[mi][hf] - m_use);  // 0 while the row was empty
+      st.m_run[mi][hf] = m_new;
+      m_used[mi][hf] = m_use;
+      alpha_out[mi][hf] = alpha;
+      float sum = 0.0f;
+#pragma unroll
+      for (int nt = 0; nt < S::kNTS; ++nt) {
+        const float p0 = ptx::ex2_approx(fmaf(s[mi][nt][2 * hf], c, -m_use));
+        const float p1 = ptx::ex2_approx(fmaf(s[mi][nt][2 * hf + 1], c, -m_use));
+        sum += p0 + p1;
+        store_p_pair<S>(p_tile, row, p_col0 + wn * S::kNS + nt * 8 + 2 * t, p0, p1);
+      }
+      st.l_part[mi][hf] = st.l_part[mi][hf] * alpha + sum;
+    }
+  }
+}
+
+// Total row sums: quad sums, then across the kWN warps of the row through `red`. Contains a
+// __syncthreads; `red` must be free (every earlier reader past a barrier). Returns 1 / l (0 for an
+// empty row) per (mi, hf) and writes lse for the rows < seq_q (lanes of warp column 0).
+template <class S>
+__device__ __forceinline__ void finish_rows(const RowState<S>& st, float* red, float (&inv_l)[S::kMS][2],
+                                            float* lse, int q0, int seq_q, int wm, int wn, int g, int t) {
+#pragma unroll
+  for (int mi = 0; mi < S::kMS; ++mi) {
+#pragma unroll
+    for (int hf = 0; hf < 2; ++hf) {
+      const float l = quad_sum(st.l_part[mi][hf]);
+      if (t == 0) red[wn * S::kBQ + wm * S::kRS + mi * 16 + g + 8 * hf] = l;
+    }
+  }
+  __syncthreads();
+#pragma unroll
+  for (int mi = 0; mi < S::kMS; ++mi) {
+#pragma unroll
+    for (int hf = 0; hf < 2; ++hf) {
+      const int row = wm * S::kRS + mi * 16 + g + 8 * hf;
+      float l = red[row];
+#pragma unroll
+      for (int w = 1; w < S::kWN; ++w) l += red[w * S::kBQ + row];
+      inv_l[mi][hf] = inverse_sum(l);
+      if (lse != nullptr && wn == 0 && t == 0 && q0 + row < seq_q) {
+        lse[q0 + row] = l > 0.0f ? (st.m_run[mi][hf] + log2f(l)) * kLn2 : -INFINITY;
+      }
+    }
+  }
+}
+
+}  // namespace tilekernels::attention::detail
