@@ -18,7 +18,7 @@ import shutil
 import subprocess
 import sys
 
-from setuptools import find_packages, setup
+from setuptools import find_namespace_packages, setup
 
 import torch
 import torch.utils.cpp_extension as cpp_extension
@@ -192,7 +192,8 @@ def nvcc_version(cuda_home):
 
 
 setup(
-    packages=find_packages("python"),
+    # Namespace discovery also lists the data folders (tuned tables) as packages, as setuptools wants.
+    packages=find_namespace_packages("python", include=["tilekernels*"], exclude=["*__pycache__*"]),
     package_dir={"": "python"},
     package_data={"tilekernels": ["_build_info.json", "data/tuned/*.json"]},
     ext_modules=[build_extension()],

@@ -17,36 +17,14 @@
 #include "kernels/attention/attention_launch.h"
 #include "ops/attention_args.h"
 #include "ops/cuda_context.h"
+#include "ops/cuda_plan.h"
 #include "ops/cuda_operands.h"
-#include "ops/json_writer.h"
 #include "ops/python_callbacks.h"
-#include "tuning/tuned_table.h"
 
 namespace tilekernels {
 namespace {
 
 constexpr const char* kFamily = "attention";
-
-struct AttentionPlan {
-  std::string key;
-  std::string math_group;
-  std::vector<int> candidates;
-  int config = -1;
-  std::string source;
-  std::string reason;
-};
-
-std::vector<MathMode> allowed_maths(ScalarType dtype, Fp32Precision precision) {
-  if (dtype == ScalarType::Half) return {MathMode::kFp16};
-  if (dtype == ScalarType::BFloat16) return {MathMode::kBf16};
-  if (precision == Fp32Precision::kHighest) return {MathMode::kTf32x3, MathMode::kFfma};
-  return {MathMode::kTf32};
-}
-
-std::string math_group(ScalarType dtype, Fp32Precision precision) {
-  if (dtype != ScalarType::Float) return dtype_name(dtype);
-  return precision == Fp32Precision::kHighest ? "float32:accurate" : "float32:tf32";
-}
 
 struct PreparedCall {
   attention::Params params;
@@ -87,9 +65,9 @@ PreparedCall prepare(const Tensor& q, const Tensor& k, const Tensor& v, const At
   return call;
 }
 
-AttentionPlan plan_call(const PreparedCall& call, ScalarType dtype, const DeviceSpec& device) {
+Plan plan_call(const PreparedCall& call, ScalarType dtype, const DeviceSpec& device) {
   const attention::Params& p = call.params;
-  AttentionPlan plan;
+  Plan plan;
   plan.math_group = math_group(dtype, call.precision);
   plan.key = str_cat(kFamily, "|", device.name, "|sm", device.arch, "|", plan.math_group, "|",
                      p.causal ? "causal" : "full", "|d", p.head_dim, "|b", p.batch, "h", p.heads_q, "kv", p.heads_kv,
@@ -98,23 +76,15 @@ AttentionPlan plan_call(const PreparedCall& call, ScalarType dtype, const Device
   const std::vector<MathMode> maths = allowed_maths(dtype, call.precision);
   for (int id = 0; id < attention::kNumTileConfigs; ++id) {
     const attention::TileConfig& c = attention::kTileConfigs[id];
-    const bool math_ok = std::find(maths.begin(), maths.end(), c.math) != maths.end();
-    if (math_ok && c.head_dim >= p.head_dim && c.supports_seq_k(p.seq_k) && c.min_arch <= device.arch &&
-        c.smem_bytes <= device.max_smem_per_block && attention::is_compiled(id)) {
+    if (allows(maths, c.math) && c.head_dim >= p.head_dim && c.supports_seq_k(p.seq_k) &&
+        c.min_arch <= device.arch && c.smem_bytes <= device.max_smem_per_block && attention::is_compiled(id)) {
       plan.candidates.push_back(id);
     }
   }
   TK_CHECK_RUNTIME(!plan.candidates.empty(), "kernels.attention: no compiled CUDA configuration serves ",
                    plan.math_group, " with head dim ", p.head_dim, " on ", device.name, " (sm_", device.arch,
                    "); rebuild with this architecture in TILEKERNELS_CUDA_ARCHS and the attention family enabled");
-  if (auto tuned = TunedTable::instance().find(kFamily, plan.key)) {
-    if (std::find(plan.candidates.begin(), plan.candidates.end(), *tuned) != plan.candidates.end()) {
-      plan.config = *tuned;
-      plan.source = "tuned";
-      plan.reason = "tuned table entry for this exact key";
-      return plan;
-    }
-  }
+  if (apply_tuned_choice(kFamily, plan)) return plan;
   plan.config = attention::choose_config(p, device, plan.candidates, &plan.reason);
   plan.source = "heuristic";
   return plan;
@@ -138,7 +108,7 @@ std::tuple<Tensor, Tensor> run_attention_cuda(const Tensor& q, const Tensor& k, 
   }
   PreparedCall call = prepare(q, k, v, s, is_causal);
   const DeviceSpec& device = device_spec(device_index);
-  const AttentionPlan plan = plan_call(call, q.scalar_type(), device);
+  const Plan plan = plan_call(call, q.scalar_type(), device);
   int config = plan.config;
   if (forced_config.has_value()) {
     config = static_cast<int>(*forced_config);
@@ -188,24 +158,10 @@ std::string attention_plan_cuda(const Tensor& q, const Tensor& k, const Tensor& 
   torch::stable::accelerator::DeviceGuard guard(device_index);
   const PreparedCall call = prepare(q, k, v, s, is_causal);
   const DeviceSpec& device = device_spec(device_index);
-  const AttentionPlan plan = plan_call(call, q.scalar_type(), device);
-  std::vector<std::string> candidates;
-  for (int id : plan.candidates) candidates.push_back(std::to_string(id));
+  const Plan plan = plan_call(call, q.scalar_type(), device);
   const attention::TileConfig& chosen = attention::kTileConfigs[plan.config];
-  return JsonObject()
-      .add("family", kFamily)
-      .add("key", plan.key)
-      .add("math_group", plan.math_group)
-      .add("config", plan.config)
-      .add("config_name", chosen.name)
-      .add("math", math_mode_name(chosen.math))
-      .add("source", plan.source)
-      .add("reason", plan.reason)
-      .raw("candidates", json_array(candidates))
-      .add("operands_copied", call.copied)
-      .add("device", device.name)
-      .add("arch", device.arch)
-      .str();
+  return plan_json(kFamily, plan, chosen.name, chosen.math, device,
+                   JsonObject().add("kernel", attention::kernel_name(chosen.kernel)).add("operands_copied", call.copied));
 }
 
 }  // namespace

@@ -15,42 +15,19 @@
 #include "kernels/bmm/bmm_launch.h"
 #include "ops/bmm_args.h"
 #include "ops/cuda_context.h"
+#include "ops/cuda_plan.h"
 #include "ops/cuda_operands.h"
-#include "ops/json_writer.h"
 #include "ops/python_callbacks.h"
-#include "tuning/tuned_table.h"
 
 namespace tilekernels {
 namespace {
 
 constexpr const char* kFamily = "bmm";
 
-// What a call will run and why: everything explain() reports.
-struct BmmPlan {
-  std::string key;
-  std::string math_group;
-  std::vector<int> candidates;  // every compiled configuration that can serve this call
-  int config = -1;
-  std::string source;  // "tuned", "heuristic" or "forced"
-  std::string reason;
-};
-
 // fp32 under "highest" may use any fp32-accurate mode; the heuristic takes the one that pays on the
 // architecture: where TF32 tensor throughput only equals FP32 SIMT (sm_86, sm_89), 3xTF32 cannot win.
 MathMode preferred_accurate_math(const DeviceSpec& device) {
   return (device.arch == 86 || device.arch == 89) ? MathMode::kFfma : MathMode::kTf32x3;
-}
-
-std::vector<MathMode> allowed_maths(ScalarType dtype, Fp32Precision precision) {
-  if (dtype == ScalarType::Half) return {MathMode::kFp16};
-  if (dtype == ScalarType::BFloat16) return {MathMode::kBf16};
-  if (precision == Fp32Precision::kHighest) return {MathMode::kTf32x3, MathMode::kFfma};
-  return {MathMode::kTf32};
-}
-
-std::string math_group(ScalarType dtype, Fp32Precision precision) {
-  if (dtype != ScalarType::Float) return dtype_name(dtype);
-  return precision == Fp32Precision::kHighest ? "float32:accurate" : "float32:tf32";
 }
 
 bool fits_device(const bmm::TileConfig& config, const DeviceSpec& device) {
@@ -86,9 +63,9 @@ PreparedCall prepare(const Tensor& a, const Tensor& b, const BmmShape& shape, co
   return call;
 }
 
-BmmPlan plan_call(const PreparedCall& call, ScalarType dtype, const DeviceSpec& device) {
+Plan plan_call(const PreparedCall& call, ScalarType dtype, const DeviceSpec& device) {
   const bmm::Params& p = call.params;
-  BmmPlan plan;
+  Plan plan;
   plan.math_group = math_group(dtype, call.precision);
   plan.key = str_cat(kFamily, "|", device.name, "|sm", device.arch, "|", plan.math_group, "|a",
                      p.a_k_major ? "k" : "m", "b", p.b_k_major ? "k" : "n", "|", p.batch, "x", p.m, "x", p.n, "x", p.k);
@@ -96,8 +73,8 @@ BmmPlan plan_call(const PreparedCall& call, ScalarType dtype, const DeviceSpec& 
   const std::vector<MathMode> maths = allowed_maths(dtype, call.precision);
   for (int id = 0; id < bmm::kNumTileConfigs; ++id) {
     const bmm::TileConfig& config = bmm::kTileConfigs[id];
-    const bool math_ok = std::find(maths.begin(), maths.end(), config.math) != maths.end();
-    if (math_ok && fits_device(config, device) && bmm::is_compiled(id, p.a_k_major, p.b_k_major)) {
+    if (allows(maths, config.math) && fits_device(config, device) &&
+        bmm::is_compiled(id, p.a_k_major, p.b_k_major)) {
       plan.candidates.push_back(id);
     }
   }
@@ -105,14 +82,7 @@ BmmPlan plan_call(const PreparedCall& call, ScalarType dtype, const DeviceSpec& 
                    " with this layout on ", device.name, " (sm_", device.arch,
                    "); rebuild with this architecture in TILEKERNELS_CUDA_ARCHS and without TILEKERNELS_INSTANCES");
 
-  if (auto tuned = TunedTable::instance().find(kFamily, plan.key)) {
-    if (std::find(plan.candidates.begin(), plan.candidates.end(), *tuned) != plan.candidates.end()) {
-      plan.config = *tuned;
-      plan.source = "tuned";
-      plan.reason = "tuned table entry for this exact key";
-      return plan;
-    }
-  }
+  if (apply_tuned_choice(kFamily, plan)) return plan;
   // The heuristic compares configurations of one math mode; the autotuner may compare across them.
   MathMode heuristic_math = maths.front();
   if (dtype == ScalarType::Float && call.precision == Fp32Precision::kHighest) {
@@ -148,7 +118,7 @@ void run_bmm_cuda(const Tensor& a, const Tensor& b, Tensor& out, const BmmShape&
   }
   const PreparedCall call = prepare(a, b, shape, precision);
   const DeviceSpec& device = device_spec(device_index);
-  const BmmPlan plan = plan_call(call, a.scalar_type(), device);
+  const Plan plan = plan_call(call, a.scalar_type(), device);
   int config = plan.config;
   if (forced_config.has_value()) {
     config = static_cast<int>(*forced_config);
@@ -204,25 +174,10 @@ std::string bmm_plan_cuda(const Tensor& a, const Tensor& b, std::optional<std::s
   torch::stable::accelerator::DeviceGuard guard(device_index);
   const PreparedCall call = prepare(a, b, shape, precision);
   const DeviceSpec& device = device_spec(device_index);
-  const BmmPlan plan = plan_call(call, a.scalar_type(), device);
-  std::vector<std::string> candidates;
-  for (int id : plan.candidates) candidates.push_back(std::to_string(id));
+  const Plan plan = plan_call(call, a.scalar_type(), device);
   const bmm::TileConfig& chosen = bmm::kTileConfigs[plan.config];
-  return JsonObject()
-      .add("family", kFamily)
-      .add("key", plan.key)
-      .add("math_group", plan.math_group)
-      .add("config", plan.config)
-      .add("config_name", chosen.name)
-      .add("math", math_mode_name(chosen.math))
-      .add("source", plan.source)
-      .add("reason", plan.reason)
-      .raw("candidates", json_array(candidates))
-      .add("a_copied", call.a.copied)
-      .add("b_copied", call.b.copied)
-      .add("device", device.name)
-      .add("arch", device.arch)
-      .str();
+  return plan_json(kFamily, plan, chosen.name, chosen.math, device,
+                   JsonObject().add("a_copied", call.a.copied).add("b_copied", call.b.copied));
 }
 
 }  // namespace
