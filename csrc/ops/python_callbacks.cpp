@@ -47,13 +47,4 @@ void ensure_tuned_tables_loaded() {
   });
 }
 
-const char* precision_name(Fp32Precision precision) {
-  switch (precision) {
-    case Fp32Precision::kHighest: return "highest";
-    case Fp32Precision::kHigh: return "high";
-    case Fp32Precision::kMedium: return "medium";
-  }
-  return "?";
-}
-
 }  // namespace tilekernels

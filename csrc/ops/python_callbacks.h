@@ -12,8 +12,6 @@ enum class Fp32Precision { kHighest, kHigh, kMedium };
 // otherwise torch.get_float32_matmul_precision() at call time (kernels::_float32_matmul_precision).
 Fp32Precision resolve_fp32_precision(const std::optional<std::string>& override_name, const char* op);
 
-const char* precision_name(Fp32Precision precision);
-
 // Loads the bundled and user tuned tables into the TunedTable, once per process, on the first CUDA
 // call (kernels::_load_tuned_tables): lazily, so importing the package never initializes CUDA.
 void ensure_tuned_tables_loaded();

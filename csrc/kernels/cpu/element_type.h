@@ -60,15 +60,6 @@ inline uint16_t float_to_bfloat16(float f) {
   return static_cast<uint16_t>((bits + rounding) >> 16);
 }
 
-inline float load_as_float(const void* base, int64_t offset, ElementType type) {
-  switch (type) {
-    case ElementType::kFloat16: return half_to_float(static_cast<const uint16_t*>(base)[offset]);
-    case ElementType::kBFloat16: return bfloat16_to_float(static_cast<const uint16_t*>(base)[offset]);
-    case ElementType::kFloat32: return static_cast<const float*>(base)[offset];
-  }
-  return 0.0f;
-}
-
 inline void store_from_float(void* base, int64_t offset, ElementType type, float value) {
   switch (type) {
     case ElementType::kFloat16: static_cast<uint16_t*>(base)[offset] = float_to_half(value); break;

@@ -52,10 +52,6 @@ def relative_error(out: torch.Tensor, reference: torch.Tensor) -> float:
     return ((out.double() - reference).norm() / reference.norm()).item()
 
 
-def _row(**fields) -> dict:
-    return fields
-
-
 def _time(fn: Callable[[], torch.Tensor], device: torch.device, reps: int) -> Optional[float]:
     try:
         return time_ms(fn, device, reps=reps)["median_ms"]
@@ -90,7 +86,7 @@ def bench_bmm(shapes: Dict, modes: Iterable[str], device: torch.device, reps: in
                     if impl == "torch.bmm":
                         torch_ms = ms
                     error = relative_error(fn(), reference) if ms is not None else None
-                    rows.append(_row(suite="bmm", shape=name, mode=mode, impl=impl, ms=ms,
+                    rows.append(dict(suite="bmm", shape=name, mode=mode, impl=impl, ms=ms,
                                      tflops=shape.flops() / ms / 1e9 if ms else None,
                                      gbs=shape.bytes(ELEMENT_BYTES[mode]) / ms / 1e6 if ms else None,
                                      speedup_vs_torch=torch_ms / ms if ms and torch_ms else None,
@@ -151,7 +147,7 @@ def bench_attention(shapes: Dict, modes: Iterable[str], device: torch.device, re
                         error = relative_error(fn()[:1, :2], reference) if ms is not None else None
                     if impl == "sdpa_default":
                         torch_ms = ms
-                    rows.append(_row(suite="attention", shape=name, mode=mode, impl=impl, ms=ms,
+                    rows.append(dict(suite="attention", shape=name, mode=mode, impl=impl, ms=ms,
                                      tflops=shape.flops() / ms / 1e9 if ms else None,
                                      gbs=shape.bytes(q.element_size()) / ms / 1e6 if ms else None,
                                      speedup_vs_torch=torch_ms / ms if ms and torch_ms else None,
