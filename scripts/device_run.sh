@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
-# One call on the GPU machine: (optionally build,) test, sanitize, benchmark, tune; logs land in $OUT.
-#   scripts/device_run.sh [build] [test] [quicktest] [sanitize] [bench] [tune]
+# One call on the GPU machine: (optionally build,) test, sanitize, tune, benchmark; logs land in $OUT.
+# Tuning runs before benchmarking, so the benchmarks use the configurations it just picked.
+#   scripts/device_run.sh [build] [test] [quicktest] [sanitize] [tune] [bench] [pack]
+# `pack` leaves a single results.tgz in $OUT (for transports that return only a few files).
 # Without `build` it uses the extension carried in python/tilekernels (built elsewhere against torch's
 # stable ABI, so one binary loads under the machine's torch).
 set -uo pipefail
@@ -29,13 +31,16 @@ fi
 if [[ $steps == *" sanitize "* ]]; then
   run compute-sanitizer --tool memcheck --error-exitcode 9 python3 scripts/sanitize_cases.py 2>&1 | tail -n 25 | tee "$OUT/sanitize.log"
 fi
+if [[ $steps == *" tune "* ]]; then
+  run python3 -m tilekernels tune --output "$OUT/tuned.json" 2>&1 | tail -n 60 | tee "$OUT/tune.log"
+fi
 if [[ $steps == *" bench "* ]]; then
   baselines=()
   [[ -d .carry/baselines ]] && baselines=(--baselines .carry/baselines)
   run python3 benchmarks/bench_bmm.py "${baselines[@]}" --json "$OUT/bench_bmm.json" --plot "$OUT/bench.png" 2>&1 | tee "$OUT/bench_bmm.txt"
   run python3 benchmarks/bench_attention.py "${baselines[@]}" --json "$OUT/bench_attention.json" --plot "$OUT/bench.png" 2>&1 | tee "$OUT/bench_attention.txt"
 fi
-if [[ $steps == *" tune "* ]]; then
-  run python3 -m tilekernels tune --output "$OUT/tuned.json" 2>&1 | tail -n 60 | tee "$OUT/tune.log"
+if [[ $steps == *" pack "* ]]; then
+  tar czf /tmp/tilekernels-results.tgz -C "$OUT" . && rm -rf "${OUT:?}"/* && mv /tmp/tilekernels-results.tgz "$OUT/results.tgz"
 fi
 exit $status

@@ -3,6 +3,8 @@
 import pytest
 import torch
 
+import tilekernels
+
 from conftest import DEVICES
 from helpers import (DTYPES, assert_close_to_reference, assert_kernelbench_close, nan_like, poison_allocator,
                      random_tensor)
@@ -105,6 +107,39 @@ def test_bmm_fp32_precision_setting(device, precision):
     assert relative < (1e-5 if precision == "highest" else 3e-3)
     overridden = torch.ops.kernels.bmm(a, b, precision="highest")
     assert ((overridden.double() - reference).norm() / reference.norm()).item() < 1e-5
+
+
+@pytest.mark.parametrize("device", DEVICES)
+@pytest.mark.parametrize("precision", ["highest", "high"])
+@pytest.mark.parametrize("a_layout, b_layout", [("contiguous", "contiguous"), ("transposed", "transposed")])
+def test_bmm_fp32_non_finite_inputs(device, precision, a_layout, b_layout):
+    """inf and NaN operands give what IEEE arithmetic gives (float64 torch.bmm), in every configuration:
+    the fp32-accurate split turns inf into inf + NaN, so its NaN tiles must be recomputed exactly, and
+    TF32 rounding must not carry a NaN into a number. Batch item 0 stays finite: its tiles take the
+    fast path next to the recomputed ones."""
+    a = random_tensor((3, 150, 40), torch.float32, device)
+    b = random_tensor((3, 40, 140), torch.float32, device)
+    a[1, 3, 5], a[2, 7, 0] = float("inf"), float("-inf")
+    b[1, 9, 2], b[2, 11, 4] = float("nan"), float("inf")
+    # NaN as the GPU computes it (0x7fffffff, all mantissa bits set): rounding by adding to the bits
+    # would carry it into the sign bit and leave -0.
+    a[2, 120, 30] = torch.tensor(0x7FFFFFFF, dtype=torch.int32).view(torch.float32)
+    a, b = layout(a, a_layout), layout(b, b_layout)
+    reference = torch.bmm(a.double(), b.double())
+    finite = torch.isfinite(reference)
+    assert (~finite).any() and finite.any()
+    configs = [None]
+    if device == "cuda":
+        configs += tilekernels.explain("bmm", a, b, precision=precision)["candidates"]
+    for config in configs:
+        if config is None:
+            ours = torch.ops.kernels.bmm(a, b, precision=precision).double()
+        else:
+            ours = torch.ops.kernels._bmm_with_config(a, b, config, precision=precision).double()
+        assert torch.equal(torch.isnan(ours), torch.isnan(reference)), config
+        assert torch.equal(ours[torch.isinf(reference)], reference[torch.isinf(reference)]), config
+        relative = ((ours[finite] - reference[finite]).norm() / reference[finite].norm()).item()
+        assert relative < (1e-5 if precision == "highest" else 3e-3), (config, relative)
 
 
 @pytest.mark.parametrize("device", DEVICES)

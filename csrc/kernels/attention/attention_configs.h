@@ -136,7 +136,8 @@ inline constexpr TileConfig kTileConfigs[] = {
     config_detail::reg(P "_d64_q256_kv64_w8_s2",  M, 64,  256, 64, 8, 2, true,  80), /* d64: K/V shared by 8 */    \
     config_detail::reg(P "_d80_q128_kv64_w4_s2",  M, 80,  128, 64, 4, 2, false, 80),                               \
     config_detail::reg(P "_d96_q128_kv64_w4_s2",  M, 96,  128, 64, 4, 2, false, 80),                               \
-    config_detail::reg(P "_d128_q128_kv32_w4_s2", M, 128, 128, 32, 4, 2, false, 80), /* d128: 32 rows a warp */    \
+    config_detail::reg(P "_d128_q128_kv64_w4_s2", M, 128, 128, 64, 4, 2, false, 80), /* d128 (FA2's tile) */    \
+    config_detail::reg(P "_d128_q128_kv32_w4_s2", M, 128, 128, 32, 4, 2, false, 80), /* d128: shorter S tiles */   \
     config_detail::reg(P "_d128_q128_kv64_w8_s2", M, 128, 128, 64, 8, 2, true,  80), /* d128: 16 rows a warp */    \
     config_detail::reg(P "_d128_q256_kv32_w8_s2", M, 128, 256, 32, 8, 2, false, 80), /* d128: K/V shared by 8 */   \
     config_detail::reg(P "_d160_q128_kv32_w8_s2", M, 160, 128, 32, 8, 2, true,  80),                               \

@@ -98,9 +98,11 @@ inline constexpr TileConfig kTileConfigs[] = {
     {"ffma_128x128x8_w2x4",         MathMode::kFfma,   128, 128,  8, 2, 4, 2, 8, 80, 2},
     {"ffma_64x64x8_w1x2",           MathMode::kFfma,    64,  64,  8, 1, 2, 2, 8, 80},
 
-    // Hopper only (147 KB of shared memory): large GEMMs with half the barriers per k.
+    // Hopper only (128-147 KB of shared memory): large GEMMs with half the barriers per k, and a
+    // deeper 3xTF32 pipeline.
     {"fp16_128x256x64_w2x4_s3",     MathMode::kFp16,   128, 256, 64, 2, 4, 3, 8, 90},
     {"bf16_128x256x64_w2x4_s3",     MathMode::kBf16,   128, 256, 64, 2, 4, 3, 8, 90},
+    {"tf32x3_128x128x32_w2x4_s4",   MathMode::kTf32x3, 128, 128, 32, 2, 4, 4, 8, 90},
 };
 // clang-format on
 

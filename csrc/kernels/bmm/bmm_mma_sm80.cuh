@@ -1,5 +1,5 @@
 #pragma once
-// Tensor-core bmm for sm_80+ (fp16, bf16, tf32, 3xTF32): mma.sync fed by ldmatrix (or by 128-bit
+// Tensor-core bmm for sm_80+ (fp16, bf16, tf32, fp32-accurate split): mma.sync fed by ldmatrix (or by 128-bit
 // shared loads for m/n-contiguous fp32 operands), a multi-stage cp.async pipeline over XOR-swizzled
 // shared memory, a group_m raster, and an epilogue that stages each warp's tile through shared memory
 // for 16-byte coalesced stores. README.md in this folder explains the layouts. Torch-free.
@@ -18,6 +18,7 @@
 #include "kernels/ptx/mma.cuh"
 #include "kernels/ptx/shared_address.cuh"
 #include "kernels/ptx/st_shared.cuh"
+#include "kernels/ptx/tf32.cuh"
 
 namespace tilekernels::bmm::mma_sm80 {
 
@@ -229,24 +230,32 @@ struct Kernel {
     }
   }
 
-  // TF32 operands. mma.sync reads the top 19 bits of a .tf32 register and ignores the low 13, so
-  // adding half a TF32 ulp (0x1000) to a finite value's bits rounds it to nearest, ties away from
-  // zero: bit for bit what cvt.rna.tf32.f32 (ptx::to_tf32) would feed the tensor core, in two
-  // instructions instead of its emulated three (sm_80-sm_90 have no native cvt.rna.tf32). Inf and
-  // NaN pass through unchanged, as with cvt.rna (an add could carry a NaN into the sign bit).
+  // TF32 operands, rounded to nearest. sm_90 has a one-instruction conversion (ptx::to_tf32). Below
+  // it, mma.sync reading only the top 19 bits of a .tf32 register helps: adding half a TF32 ulp
+  // (0x1000) to a finite value's bits rounds it to nearest, ties away from zero, bit for bit what the
+  // emulated three-instruction cvt.rna would feed the tensor core, in two. Inf and NaN pass through
+  // unchanged (an add could carry a NaN's payload into the sign bit).
   static __device__ __forceinline__ uint32_t tf32_operand(uint32_t x) {
+#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900
+    return ptx::to_tf32(__uint_as_float(x));
+#else
     return fabsf(__uint_as_float(x)) < INFINITY ? x + 0x1000u : x;
+#endif
   }
 
-  // 3xTF32 split: x = big + small exactly, big = x rounded to nearest TF32 (with its low bits
-  // cleared, since the subtraction needs its exact value), small = the remainder, whose own low bits
-  // the tensor core truncates (an error below 2^-21 |x|, like the small * small term 3xTF32 drops).
-  // Three instructions. A NaN may lose its payload in big (the add can carry into the sign bit) but
-  // small is then NaN, so NaN propagates; an infinity splits into inf + NaN, so infinite inputs give
-  // NaN (as in CUTLASS's 3xTF32: guarding both cross products would cost three more instructions and
-  // a register per element).
+  // 3xTF32 split: x = big + small exactly, big = x rounded to nearest TF32 (its low bits cleared,
+  // since the subtraction needs its exact value), small = the remainder, whose own low bits the
+  // tensor core truncates (an error below 2^-21 |x|, like the small * small term 3xTF32 drops). Two
+  // instructions on sm_90 (three below), none of them a guard: the split bounds the main loop's
+  // speed, so non-finite operands are left to make NaN (inf splits into inf + NaN, a NaN may lose its
+  // payload in big but makes small NaN) and the epilogue recomputes tiles holding a NaN exactly
+  // (store_exact_tile).
   static __device__ __forceinline__ void split_operand(uint32_t x, uint32_t& big, uint32_t& small) {
+#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900
+    big = ptx::to_tf32(__uint_as_float(x));  // cvt clears the low 13 bits
+#else
     big = (x + 0x1000u) & 0xffffe000u;
+#endif
     small = __float_as_uint(__uint_as_float(x) - __uint_as_float(big));
   }
 
@@ -479,6 +488,23 @@ struct Kernel {
     }
   }
 
+  // The fp32-accurate split gives NaN wherever an operand is infinite (and where big overflows next
+  // to FLT_MAX). Such tiles are rare; the CTA recomputes its tile of C with plain fp32 FMAs in k
+  // order, which gives IEEE results (inf, NaN) at fp32 accuracy, and stores it itself. Slow, but
+  // only there.
+  static __device__ __forceinline__ void store_exact_tile(const Params& p, const float* a, const float* b,
+                                                          int64_t batch, int64_t m0, int64_t n0) {
+    float* c = static_cast<float*>(p.c) + batch * p.c_batch_stride;
+    for (int e = threadIdx.x; e < T::kBM * T::kBN; e += T::kThreads) {
+      const int64_t m = m0 + e / T::kBN, n = n0 + e % T::kBN;
+      if (m >= p.m || n >= p.n) continue;
+      float sum = 0.f;
+      for (int64_t k = 0; k < p.k; ++k)
+        sum = fmaf(kAKMajor ? a[m * p.lda + k] : a[k * p.lda + m], kBKMajor ? b[n * p.ldb + k] : b[k * p.ldb + n], sum);
+      c[m * p.ldc + n] = sum;
+    }
+  }
+
   static __device__ __forceinline__ void run(const Params& p) {
     extern __shared__ __align__(128) uint8_t smem[];
     constexpr int kBM = T::kBM, kBN = T::kBN, kBK = T::kBK, kStages = T::kStages, kEB = T::kElemBytes;
@@ -580,6 +606,21 @@ struct Kernel {
           for (int nt = 0; nt < kNT; ++nt)
 #pragma unroll
             for (int i = 0; i < 4; ++i) total[mt][nt][i] += acc[mt][nt][i];
+      }
+    }
+
+    if constexpr (T::kSplit) {
+      bool has_nan = false;
+#pragma unroll
+      for (int mt = 0; mt < kMT; ++mt)
+#pragma unroll
+        for (int nt = 0; nt < kNT; ++nt)
+#pragma unroll
+          for (int i = 0; i < 4; ++i) has_nan |= total[mt][nt][i] != total[mt][nt][i];
+      if (__syncthreads_or(has_nan)) {
+        ptx::cp_async_wait<0>();
+        store_exact_tile(p, reinterpret_cast<const float*>(a), reinterpret_cast<const float*>(b), batch, m0, n0);
+        return;
       }
     }
 

@@ -1,19 +1,19 @@
 #pragma once
-// cvt.rna.tf32.f32 (sm_80+): fp32 -> tf32 with round-to-nearest (ties away), not truncation.
+// fp32 -> tf32 rounded to nearest (not truncated), as a 32-bit register the tensor cores read as tf32.
+// sm_90 converts natively in one instruction (cvt.rn: ties to even); sm_80-sm_89 have only cvt.rna
+// (ties away from zero), which ptxas emulates in three.
 #include <cstdint>
 
 namespace tilekernels::ptx {
 
 __device__ __forceinline__ uint32_t to_tf32(float x) {
   uint32_t r;
+#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900
+  asm("cvt.rn.tf32.f32 %0, %1;\n" : "=r"(r) : "f"(x));
+#else
   asm("cvt.rna.tf32.f32 %0, %1;\n" : "=r"(r) : "f"(x));
+#endif
   return r;
-}
-
-// x ~= big + small with both parts tf32: the operand split of 3xTF32 (about 21 significant bits).
-__device__ __forceinline__ void split_tf32(float x, uint32_t& big, uint32_t& small) {
-  big = to_tf32(x);
-  small = to_tf32(x - __uint_as_float(big));
 }
 
 }  // namespace tilekernels::ptx
