@@ -29,32 +29,15 @@ struct SplitDKernel {
   __device__ __forceinline__ static void run(const KernelArgs& args) {
     extern __shared__ __align__(128) unsigned char smem[];
     const Params& p = args.p;
-    const int tid = threadIdx.x;
-    const int lane = tid & 31;
-    const int warp = tid >> 5;
-    const int wm = warp / S::kWN;
-    const int wn = warp - wm * S::kWN;
-    const int g = lane >> 2;
-    const int t = lane & 3;
-
-    int bh;
-    int q_tile;
-    args.map.tile(blockIdx.x, bh, q_tile);
-    const HeadPointers<T> head(p, bh);
-    const int seq_q = static_cast<int>(p.seq_q);
-    const int seq_k = static_cast<int>(p.seq_k);
-    const int head_dim = static_cast<int>(p.head_dim);
-    const int q0 = q_tile * S::kBQ;
-    const int kv_end = p.causal ? min(seq_k, q0 + S::kBQ) : seq_k;
-    const int num_blocks = (kv_end + S::kBKV - 1) / S::kBKV;
-    const int num_d = (head_dim + S::kDK - 1) / S::kDK;  // (Q, K) pieces per block
-    constexpr int kNumPv = S::kBKV / S::kKB;               // V pieces per block
+    const SplitCta<S> cta(args);
+    const int lane = cta.lane, wm = cta.wm, wn = cta.wn, g = cta.g, t = cta.t;
+    const auto& head = cta.head;
+    const int seq_q = cta.seq_q, seq_k = cta.seq_k, head_dim = cta.head_dim, q0 = cta.q0;
+    const int num_blocks = cta.num_blocks, num_d = cta.num_d;
+    constexpr int kNumPv = S::kBKV / S::kKB;  // V pieces per block
 
     unsigned char* p_tile = smem + S::kPOffset;
     float* red = reinterpret_cast<float*>(smem + S::kRedOffset);
-    const TileCopy<typename S::QL, kThreads, T> q_copy(tid, p.q_row_stride);
-    const TileCopy<typename S::KL, kThreads, T> k_copy(tid, p.k_row_stride);
-    const TileCopy<typename S::VL, kThreads, T> v_copy(tid, p.v_row_stride);
 
     // Producer: walks the jobs (block blk; piece r < num_d: Q and K columns r * kDK, else the V keys
     // blk * kBKV + (r - num_d) * kKB) in order, one slot each, without divisions.
@@ -64,10 +47,10 @@ struct SplitDKernel {
       if (p_blk < num_blocks) {
         unsigned char* dst = smem + p_slot.index * S::kSlotBytes;
         if (p_r < num_d) {
-          q_copy.issue(dst, head.q, p.q_row_stride, q0, seq_q, p_r * S::kDK, head_dim);
-          k_copy.issue(dst + S::QL::kBytes, head.k, p.k_row_stride, p_blk * S::kBKV, seq_k, p_r * S::kDK, head_dim);
+          cta.q_copy.issue(dst, head.q, p.q_row_stride, q0, seq_q, p_r * S::kDK, head_dim);
+          cta.k_copy.issue(dst + S::QL::kBytes, head.k, p.k_row_stride, p_blk * S::kBKV, seq_k, p_r * S::kDK, head_dim);
         } else {
-          v_copy.issue(dst, head.v, p.v_row_stride, p_blk * S::kBKV + (p_r - num_d) * S::kKB, seq_k, 0, head_dim);
+          cta.v_copy.issue(dst, head.v, p.v_row_stride, p_blk * S::kBKV + (p_r - num_d) * S::kKB, seq_k, 0, head_dim);
         }
         if (++p_r == num_d + kNumPv) {
           p_r = 0;

@@ -39,25 +39,11 @@ struct TwoPhaseKernel {
   __device__ __forceinline__ static void run(const KernelArgs& args) {
     extern __shared__ __align__(128) unsigned char smem[];
     const Params& p = args.p;
-    const int tid = threadIdx.x;
-    const int lane = tid & 31;
-    const int warp = tid >> 5;
-    const int wm = warp / S::kWN;
-    const int wn = warp - wm * S::kWN;
-    const int g = lane >> 2;
-    const int t = lane & 3;
-
-    int bh;
-    int q_tile;
-    args.map.tile(blockIdx.x, bh, q_tile);
-    const HeadPointers<T> head(p, bh);
-    const int seq_q = static_cast<int>(p.seq_q);
-    const int seq_k = static_cast<int>(p.seq_k);  // <= max_seq_k (the launcher checks)
-    const int head_dim = static_cast<int>(p.head_dim);
-    const int q0 = q_tile * S::kBQ;
-    const int kv_end = p.causal ? min(seq_k, q0 + S::kBQ) : seq_k;
-    const int num_blocks = (kv_end + S::kBKV - 1) / S::kBKV;
-    const int num_d = (head_dim + S::kDK - 1) / S::kDK;  // (Q, K) pieces per key block
+    const SplitCta<S> cta(args);
+    const int tid = cta.tid, lane = cta.lane, wm = cta.wm, wn = cta.wn, g = cta.g, t = cta.t;
+    const auto& head = cta.head;
+    const int seq_q = cta.seq_q, seq_k = cta.seq_k, head_dim = cta.head_dim, q0 = cta.q0;
+    const int kv_end = cta.kv_end, num_blocks = cta.num_blocks, num_d = cta.num_d;
     const int num_o = (head_dim + S::kDO - 1) / S::kDO;  // O chunks
     const int num_kb = (kv_end + S::kKB - 1) / S::kKB;   // V pieces per O chunk
 
@@ -65,9 +51,6 @@ struct TwoPhaseKernel {
     float* red = reinterpret_cast<float*>(smem + S::kRedOffset);
     float* block_max = reinterpret_cast<float*>(smem + kBlockMaxOffset);
     float* final_max = reinterpret_cast<float*>(smem + kFinalMaxOffset);
-    const TileCopy<typename S::QL, kThreads, T> q_copy(tid, p.q_row_stride);
-    const TileCopy<typename S::KL, kThreads, T> k_copy(tid, p.k_row_stride);
-    const TileCopy<typename S::VL, kThreads, T> v_copy(tid, p.v_row_stride);
 
     // Producer: phase 0 walks (key block a, d piece b), phase 1 (O chunk a, V piece b), one slot per
     // job, without divisions.
@@ -76,8 +59,8 @@ struct TwoPhaseKernel {
     auto issue_next = [&] {
       unsigned char* dst = smem + p_slot.index * S::kSlotBytes;
       if (p_phase == 0) {
-        q_copy.issue(dst, head.q, p.q_row_stride, q0, seq_q, p_b * S::kDK, head_dim);
-        k_copy.issue(dst + S::QL::kBytes, head.k, p.k_row_stride, p_a * S::kBKV, seq_k, p_b * S::kDK, head_dim);
+        cta.q_copy.issue(dst, head.q, p.q_row_stride, q0, seq_q, p_b * S::kDK, head_dim);
+        cta.k_copy.issue(dst + S::QL::kBytes, head.k, p.k_row_stride, p_a * S::kBKV, seq_k, p_b * S::kDK, head_dim);
         if (++p_b == num_d) {
           p_b = 0;
           if (++p_a == num_blocks) {
@@ -86,7 +69,7 @@ struct TwoPhaseKernel {
           }
         }
       } else if (p_phase == 1) {
-        v_copy.issue(dst, head.v, p.v_row_stride, p_b * S::kKB, seq_k, p_a * S::kDO, head_dim);
+        cta.v_copy.issue(dst, head.v, p.v_row_stride, p_b * S::kKB, seq_k, p_a * S::kDO, head_dim);
         if (++p_b == num_kb) {
           p_b = 0;
           if (++p_a == num_o) p_phase = 2;

@@ -64,6 +64,53 @@ struct SplitShape {
   static_assert(kStages >= 2, "the ring needs at least two stages");
 };
 
+// What both split kernels know about their CTA: the thread's place in the kWM x kWN warp grid, the
+// head and query tile it works on, the keys that tile sees, and the copiers of its Q, K and V pieces.
+template <class S>
+struct SplitCta {
+  using T = typename S::T;
+  struct Tile {
+    int bh, q_tile;
+  };
+  static __device__ __forceinline__ Tile tile_of(const KernelArgs& args) {
+    Tile tile;
+    args.map.tile(blockIdx.x, tile.bh, tile.q_tile);
+    return tile;
+  }
+
+  int tid, lane, wm, wn, g, t;
+  HeadPointers<T> head;
+  int seq_q, seq_k, head_dim;
+  int q0;          // the tile's first query row
+  int kv_end;      // keys the tile sees: [0, kv_end)
+  int num_blocks;  // kBKV-key blocks over them
+  int num_d;       // (Q, K) pieces of kDK columns per block
+  TileCopy<typename S::QL, S::kThreads, T> q_copy;
+  TileCopy<typename S::KL, S::kThreads, T> k_copy;
+  TileCopy<typename S::VL, S::kThreads, T> v_copy;
+
+  __device__ __forceinline__ explicit SplitCta(const KernelArgs& args, Tile tile)
+      : tid(threadIdx.x),
+        lane(tid & 31),
+        wm((tid >> 5) / S::kWN),
+        wn((tid >> 5) - wm * S::kWN),
+        g(lane >> 2),
+        t(lane & 3),
+        head(args.p, tile.bh),
+        seq_q(static_cast<int>(args.p.seq_q)),
+        seq_k(static_cast<int>(args.p.seq_k)),
+        head_dim(static_cast<int>(args.p.head_dim)),
+        q0(tile.q_tile * S::kBQ),
+        // Causal (top-left): row i sees keys j <= i, so this tile needs keys < q0 + kBQ only.
+        kv_end(args.p.causal ? min(seq_k, q0 + S::kBQ) : seq_k),
+        num_blocks((kv_end + S::kBKV - 1) / S::kBKV),
+        num_d((head_dim + S::kDK - 1) / S::kDK),
+        q_copy(tid, args.p.q_row_stride),
+        k_copy(tid, args.p.k_row_stride),
+        v_copy(tid, args.p.v_row_stride) {}
+  __device__ __forceinline__ explicit SplitCta(const KernelArgs& args) : SplitCta(args, tile_of(args)) {}
+};
+
 // Index of a ring slot, advanced without divisions.
 template <int kStages>
 struct RingSlot {

@@ -195,16 +195,4 @@ struct Kernel {
   }
 };
 
-template <int kConfig, bool kAKMajor, bool kBKMajor>
-__global__ void __launch_bounds__(kTileConfigs[kConfig].threads(), kTileConfigs[kConfig].min_ctas_per_sm)
-    bmm_ffma_kernel(const Params p) {
-#if defined(__CUDA_ARCH__)
-  // Rows for newer architectures only: no code (and no compile time) on the older ones.
-  if constexpr (kTileConfigs[kConfig].min_arch * 10 > __CUDA_ARCH__)
-    __trap();
-  else
-#endif
-    Kernel<kConfig, kAKMajor, kBKMajor>::run(p);
-}
-
 }  // namespace tilekernels::bmm::ffma

@@ -40,19 +40,29 @@ cudaError_t allow_dynamic_smem(int bytes) {
   return cudaSuccess;
 }
 
+// The one kernel entry point: the row's math mode picks the FFMA or the tensor-core kernel body.
 template <int kConfig, bool kAKMajor, bool kBKMajor>
-constexpr auto kernel_of() {
-  if constexpr (kTileConfigs[kConfig].math == MathMode::kFfma)
-    return &ffma::bmm_ffma_kernel<kConfig, kAKMajor, kBKMajor>;
+__global__ void __launch_bounds__(kTileConfigs[kConfig].threads(), kTileConfigs[kConfig].min_ctas_per_sm)
+    bmm_kernel(const Params p) {
+  constexpr TileConfig kCfg = kTileConfigs[kConfig];
+#if defined(__CUDA_ARCH__)
+  constexpr bool kRunsHere = kCfg.min_arch * 10 <= __CUDA_ARCH__;
+#else
+  constexpr bool kRunsHere = true;
+#endif
+  if constexpr (!kRunsHere)
+    __trap();  // a row for newer architectures only: no code (and no compile time) here
+  else if constexpr (kCfg.math == MathMode::kFfma)
+    ffma::Kernel<kConfig, kAKMajor, kBKMajor>::run(p);
   else
-    return &mma_sm80::bmm_mma_kernel<kConfig, kAKMajor, kBKMajor>;
+    mma_sm80::Kernel<kConfig, kAKMajor, kBKMajor>::run(p);
 }
 
 // Runs configuration kConfig on `params` (whose math and layout must be the instance's).
 template <int kConfig, bool kAKMajor, bool kBKMajor>
 cudaError_t launch_instance(const Params& params, cudaStream_t stream) {
   constexpr TileConfig kCfg = kTileConfigs[kConfig];
-  constexpr auto kKernel = kernel_of<kConfig, kAKMajor, kBKMajor>();
+  constexpr auto kKernel = &bmm_kernel<kConfig, kAKMajor, kBKMajor>;
   if (params.math != kCfg.math || params.a_k_major != kAKMajor || params.b_k_major != kBKMajor)
     return cudaErrorInvalidValue;
   if (params.batch < 0 || params.m < 0 || params.n < 0 || params.k < 0) return cudaErrorInvalidValue;
