@@ -1,5 +1,5 @@
 #pragma once
-// Tensor-core bmm for sm_80+ (fp16, bf16, tf32, fp32-accurate split): mma.sync fed by ldmatrix (or by 128-bit
+// Tensor-core bmm for sm_80+ (fp16, bf16, tf32, 3xTF32): mma.sync fed by ldmatrix (or by 128-bit
 // shared loads for m/n-contiguous fp32 operands), a multi-stage cp.async pipeline over XOR-swizzled
 // shared memory, a group_m raster, and an epilogue that stages each warp's tile through shared memory
 // for 16-byte coalesced stores. README.md in this folder explains the layouts. Torch-free.
