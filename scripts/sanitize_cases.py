@@ -1,5 +1,5 @@
-"""A few bmm and attention calls for compute-sanitizer (memcheck): edge tiles, every layout, GQA,
-causal, odd lengths. Small, so the instrumented run stays short."""
+"""A few bmm and attention calls for compute-sanitizer (memcheck): edge tiles, every layout, NaN
+tiles, GQA, causal, odd lengths. Small, so the instrumented run stays short."""
 
 import torch
 
@@ -14,6 +14,12 @@ for dtype, precision in [(torch.float16, None), (torch.bfloat16, None), (torch.f
         for x, y in [(a, b), (a.transpose(1, 2).contiguous().transpose(1, 2), b),
                      (a, b.transpose(1, 2).contiguous().transpose(1, 2))]:
             torch.ops.kernels.bmm(x, y, precision=precision)
+# Tiles holding a NaN (here from an inf) take the fp32-accurate kernel's exact recompute.
+a = torch.randn(3, 130, 72, device="cuda")
+b = torch.randn(3, 72, 257, device="cuda")
+a[1, 129, 71] = float("inf")
+for x, y in [(a, b), (a.transpose(1, 2).contiguous().transpose(1, 2), b.transpose(1, 2).contiguous().transpose(1, 2))]:
+    torch.ops.kernels.bmm(x, y, precision="highest")
 for dtype in (torch.float16, torch.bfloat16, torch.float32):
     for dim in (64, 72, 128, 256, 1024):
         q = torch.randn(1, 4, 67, dim, device="cuda", dtype=dtype)
