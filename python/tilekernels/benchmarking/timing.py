@@ -29,6 +29,13 @@ def summarize(times_ms: List[float]) -> Dict[str, float]:
     }
 
 
+# GPU cycles of busy-waiting queued between the L2 flush and each start event (about 0.1 ms): the
+# host enqueues the event and fn() meanwhile, so the events time fn()'s device work, not the host's
+# launch overhead. Without it, ~40 us kernels (bmm tiny64) measured 0.040-0.080 ms from run to run,
+# the spread of the host time of the call in front of them.
+HOST_HEADSTART_CYCLES = 200_000
+
+
 def cuda_times_ms(fn: Callable[[], object], *, reps: int = 50, warmup: int = 5, flush: bool = True,
                   device=None) -> List[float]:
     """Per-repetition device times of fn() (ms), each measured with events, L2 flushed before each."""
@@ -41,6 +48,7 @@ def cuda_times_ms(fn: Callable[[], object], *, reps: int = 50, warmup: int = 5, 
     for start, end in zip(starts, ends):
         if flusher:
             flusher.flush()
+        torch.cuda._sleep(HOST_HEADSTART_CYCLES)
         start.record()
         fn()
         end.record()
