@@ -39,6 +39,7 @@ def main() -> int:
         print("needs a CUDA GPU", file=sys.stderr)
         return 2
     batch, m, n, k = (int(v) for v in args.shape.split(","))
+    torch.backends.cuda.matmul.allow_tf32 = False  # torch.bmm as KernelBench's fp32 reference: SGEMM
     print(f"bmm fp32 {batch}x{m}x{n}x{k}: relerr = |x - ref| / |ref| (float64 reference); "
           "fails = elements outside allclose(x, torch.bmm, atol=rtol=1e-4)")
     print(f"{'inputs':<10} {'result':<22} {'relerr':>9} {'max abs err':>12} {'fails':>9}")
@@ -46,7 +47,6 @@ def main() -> int:
         torch.manual_seed(0)
         a, b = make((batch, m, k)), make((batch, k, n))
         reference = torch.bmm(a.double(), b.double())
-        torch.backends.cuda.matmul.allow_tf32 = False
         theirs = torch.bmm(a, b)
         rows = [("float64 (exact)", reference), ("torch.bmm (SGEMM)", theirs)]
         for precision in args.precisions:

@@ -11,7 +11,6 @@
 #include "kernels/attention/kernel_common.cuh"
 #include "kernels/attention/split_common.cuh"
 #include "kernels/attention/tile_io.cuh"
-#include "kernels/ptx/cp_async.cuh"
 
 namespace tilekernels::attention::detail {
 
@@ -42,10 +41,8 @@ struct SplitDKernel {
     // Producer: walks the jobs (block blk; piece r < num_d: Q and K columns r * kDK, else the V keys
     // blk * kBKV + (r - num_d) * kKB) in order, one slot each, without divisions.
     int p_blk = 0, p_r = 0;
-    RingSlot<S::kStages> p_slot;
-    auto issue_next = [&] {
+    auto issue = [&](unsigned char* dst) {
       if (p_blk < num_blocks) {
-        unsigned char* dst = smem + p_slot.index * S::kSlotBytes;
         if (p_r < num_d) {
           cta.q_copy.issue(dst, head.q, p.q_row_stride, q0, seq_q, p_r * S::kDK, head_dim);
           cta.k_copy.issue(dst + S::QL::kBytes, head.k, p.k_row_stride, p_blk * S::kBKV, seq_k, p_r * S::kDK, head_dim);
@@ -57,24 +54,8 @@ struct SplitDKernel {
           ++p_blk;
         }
       }
-      p_slot.advance();
     };
-    // One pipeline step: the oldest outstanding job has landed for everyone and the slot consumed in
-    // the previous step is free again, so the producer refills it.
-    RingSlot<S::kStages> c_slot;
-    auto begin_step = [&] {
-      ptx::cp_async_wait<S::kStages - 2>();
-      __syncthreads();
-      issue_next();
-      ptx::cp_async_commit();
-    };
-    auto end_step = [&] { c_slot.advance(); };
-
-#pragma unroll
-    for (int s = 0; s < S::kStages - 1; ++s) {
-      issue_next();
-      ptx::cp_async_commit();
-    }
+    auto ring = make_slot_ring<S>(smem, issue);
 
     RowState<S> st;
     st.init();
@@ -99,9 +80,8 @@ struct SplitDKernel {
         }
       }
       for (int r = 0; r < num_d; ++r) {
-        begin_step();
-        s_step<S>(s, smem + c_slot.index * S::kSlotBytes, wm, wn, lane);
-        end_step();
+        s_step<S>(s, ring.begin_step(), wm, wn, lane);
+        ring.end_step();
       }
       // P of the previous block was last read in its V steps, which every thread finished before
       // passing the barrier of this block's first (Q, K) step.
@@ -121,9 +101,8 @@ struct SplitDKernel {
       // The first V step's barrier also publishes P.
 #pragma unroll 1
       for (int r = 0; r < kNumPv; ++r) {
-        begin_step();
-        pv_step<S>(o, p_tile, r * S::kKB, smem + c_slot.index * S::kSlotBytes, wm, wn, lane);
-        end_step();
+        pv_step<S>(o, p_tile, r * S::kKB, ring.begin_step(), wm, wn, lane);
+        ring.end_step();
       }
     }
 

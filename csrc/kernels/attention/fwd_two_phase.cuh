@@ -18,7 +18,6 @@
 #include "kernels/attention/kernel_common.cuh"
 #include "kernels/attention/split_common.cuh"
 #include "kernels/attention/tile_io.cuh"
-#include "kernels/ptx/cp_async.cuh"
 #include "kernels/ptx/ex2.cuh"
 
 namespace tilekernels::attention::detail {
@@ -55,9 +54,7 @@ struct TwoPhaseKernel {
     // Producer: phase 0 walks (key block a, d piece b), phase 1 (O chunk a, V piece b), one slot per
     // job, without divisions.
     int p_phase = 0, p_a = 0, p_b = 0;
-    RingSlot<S::kStages> p_slot;
-    auto issue_next = [&] {
-      unsigned char* dst = smem + p_slot.index * S::kSlotBytes;
+    auto issue = [&](unsigned char* dst) {
       if (p_phase == 0) {
         cta.q_copy.issue(dst, head.q, p.q_row_stride, q0, seq_q, p_b * S::kDK, head_dim);
         cta.k_copy.issue(dst + S::QL::kBytes, head.k, p.k_row_stride, p_a * S::kBKV, seq_k, p_b * S::kDK, head_dim);
@@ -75,22 +72,8 @@ struct TwoPhaseKernel {
           if (++p_a == num_o) p_phase = 2;
         }
       }
-      p_slot.advance();
     };
-    RingSlot<S::kStages> c_slot;
-    auto begin_step = [&] {
-      ptx::cp_async_wait<S::kStages - 2>();
-      __syncthreads();
-      issue_next();
-      ptx::cp_async_commit();
-    };
-    auto end_step = [&] { c_slot.advance(); };
-
-#pragma unroll
-    for (int s = 0; s < S::kStages - 1; ++s) {
-      issue_next();
-      ptx::cp_async_commit();
-    }
+    auto ring = make_slot_ring<S>(smem, issue);
 
     // Phase 1: P row block.
     RowState<S> st;
@@ -106,9 +89,8 @@ struct TwoPhaseKernel {
         }
       }
       for (int dc = 0; dc < num_d; ++dc) {
-        begin_step();
-        s_step<S>(s, smem + c_slot.index * S::kSlotBytes, wm, wn, lane);
-        end_step();
+        s_step<S>(s, ring.begin_step(), wm, wn, lane);
+        ring.end_step();
       }
       float alpha[S::kMS][2], m_used[S::kMS][2];  // alpha: the rescale lives in the block maxima
       softmax_block<S>(s, st, red, alpha, m_used, p_tile, blk * S::kBKV, blk * S::kBKV, q0, seq_k, p.causal,
@@ -187,9 +169,8 @@ struct TwoPhaseKernel {
         }
       }
       for (int kb = 0; kb < num_kb; ++kb) {
-        begin_step();
-        pv_step<S>(o, p_tile, kb * S::kKB, smem + c_slot.index * S::kSlotBytes, wm, wn, lane);
-        end_step();
+        pv_step<S>(o, p_tile, kb * S::kKB, ring.begin_step(), wm, wn, lane);
+        ring.end_step();
       }
       store_rows<T>(head.out, p.out_row_stride, o, inv_l, q0 + wm * S::kRS, seq_q, oc * S::kDO + wn * S::kCO,
                     head_dim, g, t);

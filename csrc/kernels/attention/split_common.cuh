@@ -15,6 +15,7 @@
 #include "kernels/attention/kernel_common.cuh"
 #include "kernels/attention/operand.cuh"
 #include "kernels/attention/smem_layout.cuh"
+#include "kernels/ptx/cp_async.cuh"
 #include "kernels/ptx/ex2.cuh"
 
 namespace tilekernels::attention::detail {
@@ -117,6 +118,71 @@ struct RingSlot {
   int index = 0;
   __device__ __forceinline__ void advance() { index = index + 1 == kStages ? 0 : index + 1; }
 };
+
+// The split kernels' cp.async pipeline: kStages slots of kSlotBytes, filled in job order by
+// `issue(slot)` (one job per slot; past the last job it issues nothing, and the empty commit group
+// keeps "group i holds job i") and consumed in the same order. The constructor puts the first
+// kStages - 1 jobs in flight.
+template <class S, class Issue>
+struct SlotRing {
+  unsigned char* smem;
+  Issue issue;
+  RingSlot<S::kStages> produced, consumed;
+
+  __device__ __forceinline__ SlotRing(unsigned char* smem_, Issue issue_) : smem(smem_), issue(issue_) {
+#pragma unroll
+    for (int s = 0; s < S::kStages - 1; ++s) issue_next();
+  }
+
+  __device__ __forceinline__ void issue_next() {
+    issue(smem + produced.index * S::kSlotBytes);
+    produced.advance();
+    ptx::cp_async_commit();
+  }
+
+  // The oldest outstanding job has landed for everyone (wait + barrier), and the slot consumed in
+  // the previous step is free again, so the next job refills it. Returns this step's slot.
+  __device__ __forceinline__ const unsigned char* begin_step() {
+    ptx::cp_async_wait<S::kStages - 2>();
+    __syncthreads();
+    issue_next();
+    return smem + consumed.index * S::kSlotBytes;
+  }
+  __device__ __forceinline__ void end_step() { consumed.advance(); }
+};
+
+template <class S, class Issue>
+__device__ __forceinline__ SlotRing<S, Issue> make_slot_ring(unsigned char* smem, Issue issue) {
+  return SlotRing<S, Issue>(smem, issue);
+}
+
+// Combines one value per row over the kWN warps of the row through `red`: lanes t == 0 post the
+// (quad-reduced) v of their rows, a barrier, then every lane folds the kWN values of its rows with
+// `combine` in warp order, so all warps of a row agree bit for bit. `red` must be free (every earlier
+// reader past a barrier).
+template <class S, class Combine>
+__device__ __forceinline__ void combine_across_warps(float (&v)[S::kMS][2], float* red, int wm, int wn, int g, int t,
+                                                     Combine combine) {
+#pragma unroll
+  for (int mi = 0; mi < S::kMS; ++mi) {
+#pragma unroll
+    for (int hf = 0; hf < 2; ++hf) {
+      if (t == 0) red[wn * S::kBQ + wm * S::kRS + mi * 16 + g + 8 * hf] = v[mi][hf];
+    }
+  }
+  __syncthreads();
+#pragma unroll
+  for (int mi = 0; mi < S::kMS; ++mi) {
+#pragma unroll
+    for (int hf = 0; hf < 2; ++hf) {
+      const int row = wm * S::kRS + mi * 16 + g + 8 * hf;
+      float x = red[row];
+#pragma unroll
+      for (int w = 1; w < S::kWN; ++w) x = combine(x, red[w * S::kBQ + row]);
+      v[mi][hf] = x;
+    }
+  }
+}
 
 // acc += Q_piece K_piece^T for the pipeline slot `slot` (Q piece, then K piece).
 template <class S>
@@ -237,6 +303,7 @@ __device__ __forceinline__ void softmax_block(float (&s)[S::kMS][S::kNTS][4], Ro
       }
     }
   }
+  float row_max[S::kMS][2];
 #pragma unroll
   for (int mi = 0; mi < S::kMS; ++mi) {
 #pragma unroll
@@ -244,20 +311,16 @@ __device__ __forceinline__ void softmax_block(float (&s)[S::kMS][S::kNTS][4], Ro
       float mx = -INFINITY;
 #pragma unroll
       for (int nt = 0; nt < S::kNTS; ++nt) mx = fmaxf(mx, fmaxf(s[mi][nt][2 * hf], s[mi][nt][2 * hf + 1]));
-      mx = quad_max(mx);
-      if (t == 0) red[wn * S::kBQ + wm * S::kRS + mi * 16 + g + 8 * hf] = mx * c;
+      row_max[mi][hf] = quad_max(mx) * c;
     }
   }
-  __syncthreads();
+  combine_across_warps<S>(row_max, red, wm, wn, g, t, [](float x, float y) { return fmaxf(x, y); });
 #pragma unroll
   for (int mi = 0; mi < S::kMS; ++mi) {
 #pragma unroll
     for (int hf = 0; hf < 2; ++hf) {
       const int row = wm * S::kRS + mi * 16 + g + 8 * hf;
-      float mx = red[row];
-#pragma unroll
-      for (int w = 1; w < S::kWN; ++w) mx = fmaxf(mx, red[w * S::kBQ + row]);
-      const float m_new = fmaxf(st.m_run[mi][hf], mx);
+      const float m_new = fmaxf(st.m_run[mi][hf], row_max[mi][hf]);
       const float m_use = finite_max(m_new);
       const float alpha = ptx::ex2_approx(st.m_run[mi][hf] - m_use);  // 0 while the row was empty
       st.m_run[mi][hf] = m_new;
@@ -282,23 +345,19 @@ __device__ __forceinline__ void softmax_block(float (&s)[S::kMS][S::kNTS][4], Ro
 template <class S>
 __device__ __forceinline__ void finish_rows(const RowState<S>& st, float* red, float (&inv_l)[S::kMS][2],
                                             float* lse, int q0, int seq_q, int wm, int wn, int g, int t) {
+  float row_sum[S::kMS][2];
 #pragma unroll
   for (int mi = 0; mi < S::kMS; ++mi) {
 #pragma unroll
-    for (int hf = 0; hf < 2; ++hf) {
-      const float l = quad_sum(st.l_part[mi][hf]);
-      if (t == 0) red[wn * S::kBQ + wm * S::kRS + mi * 16 + g + 8 * hf] = l;
-    }
+    for (int hf = 0; hf < 2; ++hf) row_sum[mi][hf] = quad_sum(st.l_part[mi][hf]);
   }
-  __syncthreads();
+  combine_across_warps<S>(row_sum, red, wm, wn, g, t, [](float x, float y) { return x + y; });
 #pragma unroll
   for (int mi = 0; mi < S::kMS; ++mi) {
 #pragma unroll
     for (int hf = 0; hf < 2; ++hf) {
       const int row = wm * S::kRS + mi * 16 + g + 8 * hf;
-      float l = red[row];
-#pragma unroll
-      for (int w = 1; w < S::kWN; ++w) l += red[w * S::kBQ + row];
+      const float l = row_sum[mi][hf];
       inv_l[mi][hf] = inverse_sum(l);
       if (lse != nullptr && wn == 0 && t == 0 && q0 + row < seq_q) {
         lse[q0 + row] = l > 0.0f ? (st.m_run[mi][hf] + log2f(l)) * kLn2 : -INFINITY;
