@@ -149,6 +149,8 @@ def build_extension():
         nvcc_flags.append("-DTILEKERNELS_WITH_CUDA")
         for arch in archs:
             nvcc_flags.append(f"-gencode=arch=compute_{arch},code=sm_{arch}")
+        if "90a" in archs:  # the wgmma rows of the tile tables are compiled (and registered) only then
+            nvcc_flags.append("-DTILEKERNELS_WITH_SM90A")
         include_dirs.append(os.path.join(cuda_home, "include"))
         library_dirs.append(os.path.join(cuda_home, "lib64"))
         # Static cudart: the extension loads on hosts without a CUDA runtime installed (CI, CPU users).

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # One call on the GPU machine: (optionally build,) test, sanitize, tune, benchmark; logs land in $OUT.
 # Tuning runs before benchmarking, so the benchmarks use the configurations it just picked.
-#   scripts/device_run.sh [build] [test] [quicktest] [sanitize] [tune] [bench] [pack]
+#   scripts/device_run.sh [build] [test] [quicktest] [sanitize] [tune] [bench] [configs] [pack]
+# `configs` times every bmm configuration on the large TF32 / fp32 shapes (bench_bmm_configs.py).
 # `pack` leaves a single results.tgz in $OUT (for transports that return only a few files).
 # Without `build` it uses the extension carried in python/tilekernels (built elsewhere against torch's
 # stable ABI, so one binary loads under the machine's torch).
@@ -39,6 +40,9 @@ if [[ $steps == *" bench "* ]]; then
   [[ -d .carry/baselines ]] && baselines=(--baselines .carry/baselines)
   run python3 benchmarks/bench_bmm.py "${baselines[@]}" --json "$OUT/bench_bmm.json" --plot "$OUT/bench.png" 2>&1 | tee "$OUT/bench_bmm.txt"
   run python3 benchmarks/bench_attention.py "${baselines[@]}" --json "$OUT/bench_attention.json" --plot "$OUT/bench.png" 2>&1 | tee "$OUT/bench_attention.txt"
+fi
+if [[ $steps == *" configs "* ]]; then
+  run python3 benchmarks/bench_bmm_configs.py --shapes kb3 sq4k --modes tf32 fp32 2>&1 | tee "$OUT/bench_bmm_configs.txt"
 fi
 if [[ $steps == *" pack "* ]]; then
   tar czf /tmp/tilekernels-results.tgz -C "$OUT" . && rm -rf "${OUT:?}"/* && mv /tmp/tilekernels-results.tgz "$OUT/results.tgz"

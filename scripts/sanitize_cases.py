@@ -3,7 +3,7 @@ tiles, GQA, causal, odd lengths. Small, so the instrumented run stays short."""
 
 import torch
 
-import tilekernels  # noqa: F401
+import tilekernels
 
 torch.manual_seed(0)
 for dtype, precision in [(torch.float16, None), (torch.bfloat16, None), (torch.float32, "highest"),
@@ -14,12 +14,17 @@ for dtype, precision in [(torch.float16, None), (torch.bfloat16, None), (torch.f
         for x, y in [(a, b), (a.transpose(1, 2).contiguous().transpose(1, 2), b),
                      (a, b.transpose(1, 2).contiguous().transpose(1, 2))]:
             torch.ops.kernels.bmm(x, y, precision=precision)
+            # Every candidate once on the edge-heavy shape (the tuned choice may not reach some).
+            if (batch, m) == (3, 130):
+                for config in tilekernels.explain("bmm", x, y, precision=precision)["candidates"]:
+                    torch.ops.kernels._bmm_with_config(x, y, config, precision=precision)
 # Tiles holding a NaN (here from an inf) take the fp32-accurate kernel's exact recompute.
 a = torch.randn(3, 130, 72, device="cuda")
 b = torch.randn(3, 72, 257, device="cuda")
 a[1, 129, 71] = float("inf")
 for x, y in [(a, b), (a.transpose(1, 2).contiguous().transpose(1, 2), b.transpose(1, 2).contiguous().transpose(1, 2))]:
-    torch.ops.kernels.bmm(x, y, precision="highest")
+    for config in tilekernels.explain("bmm", x, y, precision="highest")["candidates"]:
+        torch.ops.kernels._bmm_with_config(x, y, config, precision="highest")
 for dtype in (torch.float16, torch.bfloat16, torch.float32):
     for dim in (64, 72, 128, 256, 1024):
         q = torch.randn(1, 4, 67, dim, device="cuda", dtype=dtype)

@@ -98,7 +98,7 @@ BMM_CASES = [(torch.float16, None), (torch.bfloat16, None), (torch.float32, "hig
 @pytest.mark.parametrize("dtype, precision", BMM_CASES)
 def test_every_bmm_config(dtype, precision, a_k_major, b_k_major):
     """Forces each compiled configuration on edge-heavy shapes and checks every output element."""
-    for batch, m, n, k in [(3, 100, 136, 72), (2, 257, 129, 200), (1, 1, 1, 1), (2, 9, 300, 17 * 8)]:
+    for batch, m, n, k in [(3, 100, 136, 72), (2, 257, 129, 200), (1, 1, 1, 1), (2, 9, 300, 17 * 8), (2, 130, 260, 1000)]:
         a = random_tensor((batch, m, k), dtype, "cuda")
         b = random_tensor((batch, k, n), dtype, "cuda")
         if not a_k_major:

@@ -31,7 +31,8 @@ MathMode preferred_accurate_math(const DeviceSpec& device) {
 }
 
 bool fits_device(const bmm::TileConfig& config, const DeviceSpec& device) {
-  return config.min_arch <= device.arch && config.smem_bytes() <= device.max_smem_per_block;
+  return config.min_arch <= device.arch && device.arch <= config.max_arch &&
+         config.smem_bytes() <= device.max_smem_per_block;
 }
 
 struct PreparedCall {

@@ -7,6 +7,10 @@
 
 namespace tilekernels::bmm {
 
+// Which tensor-core kernel runs a row: mma.sync (sm_80+) or Hopper wgmma (sm_90a only: its
+// instructions exist in no other target, later architectures included). kFfma rows ignore it.
+enum class Engine : int { kMmaSync, kWgmma };
+
 struct TileConfig {
   const char* name;
   MathMode math;
@@ -16,9 +20,29 @@ struct TileConfig {
   int group_m;                    // raster: CTAs walk group_m tile rows before moving along n (L2 reuse)
   int min_arch;                   // lowest SM architecture it may run on (e.g. 80)
   int min_ctas_per_sm = 1;        // __launch_bounds__ occupancy hint: caps registers per thread
+  Engine engine = Engine::kMmaSync;
+  int max_arch = 1000;            // highest SM architecture it may run on
 
   constexpr int threads() const { return 32 * warps_m * warps_n; }
   constexpr int element_bytes() const { return math_mode_element_bytes(math); }
+  constexpr bool is_wgmma() const { return engine == Engine::kWgmma; }
+
+  // wgmma rows (bmm_wgmma_sm90.cuh): per stage, the register operand's tile padded for conflict-free
+  // fragment loads (rows of block_k + 4 floats if k-contiguous, else block_k rows of block_m + 8), in
+  // 1024-byte units so that the shared operand's 128-byte-swizzled tile (block_n rows of block_k
+  // floats) that follows stays aligned to its swizzle period; 3xTF32 adds two or three such tiles for
+  // the small halves of the shared operand.
+  constexpr int wgmma_a_stage_bytes() const {
+    const int k_major = block_m * (block_k + 4) * 4, m_major = block_k * (block_m + 8) * 4;
+    return ((k_major > m_major ? k_major : m_major) + 1023) / 1024 * 1024;
+  }
+  constexpr int wgmma_b_stage_bytes() const { return block_n * block_k * 4; }
+  // With five or more stages the kernel converts B one k tile ahead (one barrier per k tile); 3xTF32
+  // then rotates three small-half tiles instead of two.
+  constexpr bool wgmma_convert_ahead() const { return stages >= 5; }
+  constexpr int wgmma_small_tiles() const {
+    return math != MathMode::kTf32x3 ? 0 : wgmma_convert_ahead() ? 3 : 2;
+  }
 
   // The FFMA kernel pads each row of its k-by-m and k-by-n tiles by this many floats so that
   // operands transposed on their way into shared memory (k-contiguous A, k-contiguous B) are
@@ -27,6 +51,8 @@ struct TileConfig {
 
   // Operand pipeline in shared memory.
   constexpr int pipeline_bytes() const {
+    if (is_wgmma())
+      return (stages * (wgmma_a_stage_bytes() + wgmma_b_stage_bytes())) + wgmma_small_tiles() * wgmma_b_stage_bytes();
     if (math == MathMode::kFfma) return stages * block_k * (block_m + block_n + 2 * kFfmaRowPad) * 4;
     return stages * (block_m + block_n) * block_k * element_bytes();
   }
@@ -35,7 +61,7 @@ struct TileConfig {
   // for 16-byte coalesced stores. A warp stages warp_m_rows / passes rows at a time: the fewest
   // passes (a power of two dividing the warp's m16 tiles) that fit in the pipeline's bytes.
   constexpr int epilogue_passes() const {
-    if (math == MathMode::kFfma) return 0;
+    if (math == MathMode::kFfma || is_wgmma()) return 0;
     const int warp_m = block_m / warps_m, m16_tiles = warp_m / 16;
     int passes = 1;
     while (passes < m16_tiles && m16_tiles % (passes * 2) == 0 &&
@@ -44,7 +70,7 @@ struct TileConfig {
     return passes;
   }
   constexpr int epilogue_bytes() const {
-    if (math == MathMode::kFfma) return 0;
+    if (math == MathMode::kFfma || is_wgmma()) return 0;
     return warps_m * warps_n * (block_m / warps_m / epilogue_passes()) * (block_n / warps_n) * element_bytes();
   }
 
@@ -103,6 +129,13 @@ inline constexpr TileConfig kTileConfigs[] = {
     {"fp16_128x256x64_w2x4_s3",     MathMode::kFp16,   128, 256, 64, 2, 4, 3, 8, 90},
     {"bf16_128x256x64_w2x4_s3",     MathMode::kBf16,   128, 256, 64, 2, 4, 3, 8, 90},
     {"tf32x3_128x128x32_w2x4_s4",   MathMode::kTf32x3, 128, 128, 32, 2, 4, 4, 8, 90},
+
+    // Hopper wgmma, sm_90a only: two warpgroups of 64 rows each (warps_m = 8), A's fragments from
+    // registers, B from shared memory; block_k = 32 floats = one 128-byte swizzle row. A user layout
+    // with B n-contiguous runs transposed (C^T = B^T A^T), so the tile then covers block_n x block_m of
+    // C. The 3xTF32 rows keep a second accumulator (promotion per k tile): 128 columns at most.
+    {"wgmma_tf32_128x256x32_s4",    MathMode::kTf32,   128, 256, 32, 8, 1, 4, 8, 90, 1, Engine::kWgmma, 90},
+    {"wgmma_tf32x3_128x128x32_s5",  MathMode::kTf32x3, 128, 128, 32, 8, 1, 5, 8, 90, 1, Engine::kWgmma, 90},
 };
 // clang-format on
 

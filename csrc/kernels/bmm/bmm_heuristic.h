@@ -6,6 +6,7 @@
 #include <cmath>
 #include <cstdint>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "kernels/bmm/bmm_configs.h"
@@ -38,8 +39,14 @@ inline int resident_ctas(const TileConfig& config, const DeviceSpec& device) {
   return std::max(1, std::min(by_smem, by_threads));
 }
 
+// Tensor-core rate of a row's engine relative to mma.sync: wgmma issues twice the products per cycle.
+inline double engine_speedup(const TileConfig& config) { return config.is_wgmma() ? 2.0 : 1.0; }
+
 // Estimated time in arbitrary units (lower is better).
-inline double estimated_cost(const TileConfig& config, const Params& p, const DeviceSpec& device) {
+inline double estimated_cost(const TileConfig& config, const Params& user_params, const DeviceSpec& device) {
+  // wgmma rows run a B that is n-contiguous transposed: their tile then covers block_n x block_m of C.
+  Params p = user_params;
+  if (config.is_wgmma() && !p.b_k_major) std::swap(p.m, p.n);
   const int64_t tiles_m = (p.m + config.block_m - 1) / config.block_m;
   const int64_t tiles_n = (p.n + config.block_n - 1) / config.block_n;
   const double tiles = static_cast<double>(p.batch) * tiles_m * tiles_n;
@@ -52,7 +59,7 @@ inline double estimated_cost(const TileConfig& config, const Params& p, const De
   const double efficiency = std::min(1.0, intensity / kSaturatingTileIntensity);
   // FLOPs one SM must get through, at the full rate of this math mode.
   const double compute = waves * resident_ctas(config, device) * 2.0 * config.block_m * config.block_n * k_padded /
-                         efficiency;
+                         (efficiency * engine_speedup(config));
 
   // Memory, in the same FLOP units: every tile streams its A and B panels once, C is written once,
   // all spread over the SMs.
@@ -78,7 +85,9 @@ inline int choose_config(const Params& p, const DeviceSpec& device, const std::v
   }
   if (reason && best >= 0) {
     const TileConfig& c = kTileConfigs[best];
-    const double tiles = double(p.batch) * ((p.m + c.block_m - 1) / c.block_m) * ((p.n + c.block_n - 1) / c.block_n);
+    const bool swapped = c.is_wgmma() && !p.b_k_major;
+    const int64_t m = swapped ? p.n : p.m, n = swapped ? p.m : p.n;
+    const double tiles = double(p.batch) * ((m + c.block_m - 1) / c.block_m) * ((n + c.block_n - 1) / c.block_n);
     *reason = "heuristic: lowest estimated cost of " + std::to_string(candidates.size()) + " candidates (" +
               std::to_string(static_cast<int64_t>(tiles)) + " tiles over " + std::to_string(device.sm_count) +
               " SMs x " + std::to_string(resident_ctas(c, device)) + " CTAs/SM)";

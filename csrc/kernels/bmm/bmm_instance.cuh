@@ -14,6 +14,7 @@
 #include "kernels/bmm/bmm_ffma.cuh"
 #include "kernels/bmm/bmm_launch.h"
 #include "kernels/bmm/bmm_mma_sm80.cuh"
+#include "kernels/bmm/bmm_wgmma_sm90.cuh"
 
 namespace tilekernels::bmm::detail {
 
@@ -40,7 +41,8 @@ cudaError_t allow_dynamic_smem(int bytes) {
   return cudaSuccess;
 }
 
-// The one kernel entry point: the row's math mode picks the FFMA or the tensor-core kernel body.
+// The one kernel entry point: the row's math mode and engine pick the kernel body. wgmma rows get
+// their kernel-frame params (kernel_frame): with B n-contiguous they compute C^T = B^T A^T.
 template <int kConfig, bool kAKMajor, bool kBKMajor>
 __global__ void __launch_bounds__(kTileConfigs[kConfig].threads(), kTileConfigs[kConfig].min_ctas_per_sm)
     bmm_kernel(const Params p) {
@@ -54,17 +56,53 @@ __global__ void __launch_bounds__(kTileConfigs[kConfig].threads(), kTileConfigs[
     __trap();  // a row for newer architectures only: no code (and no compile time) here
   else if constexpr (kCfg.math == MathMode::kFfma)
     ffma::Kernel<kConfig, kAKMajor, kBKMajor>::run(p);
-  else
+  else if constexpr (kCfg.is_wgmma()) {
+#if defined(__CUDA_ARCH_FEAT_SM90_ALL)
+    wgmma_sm90::Kernel<kConfig, kBKMajor ? kAKMajor : false, !kBKMajor>::run(p);
+#else
+    __trap();  // sm_90a code only; the host never picks these rows elsewhere (max_arch)
+#endif
+  } else
     mma_sm80::Kernel<kConfig, kAKMajor, kBKMajor>::run(p);
+}
+
+// Layouts a row runs: every one, except that wgmma needs a k-contiguous shared operand (B, or A when
+// B is n-contiguous) and exists only in builds that include sm_90a.
+constexpr bool supports_layout(const TileConfig& config, bool a_k_major, bool b_k_major) {
+  if (!config.is_wgmma()) return true;
+#if defined(TILEKERNELS_WITH_SM90A)
+  return a_k_major || b_k_major;
+#else
+  return false;
+#endif
+}
+
+// The problem a kernel body sees. wgmma rows with B n-contiguous swap the operands: A' = B^T
+// (n-contiguous, so m-contiguous as the new A), B' = A^T (k-contiguous), C' = C^T, stored transposed.
+inline Params kernel_frame(const TileConfig& config, const Params& p) {
+  if (!config.is_wgmma() || p.b_k_major) return p;
+  Params q = p;
+  q.a = p.b;
+  q.b = p.a;
+  q.m = p.n;
+  q.n = p.m;
+  q.a_batch_stride = p.b_batch_stride;
+  q.b_batch_stride = p.a_batch_stride;
+  q.lda = p.ldb;
+  q.ldb = p.lda;
+  q.a_k_major = false;
+  q.b_k_major = true;
+  return q;
 }
 
 // Runs configuration kConfig on `params` (whose math and layout must be the instance's).
 template <int kConfig, bool kAKMajor, bool kBKMajor>
-cudaError_t launch_instance(const Params& params, cudaStream_t stream) {
+cudaError_t launch_instance(const Params& user_params, cudaStream_t stream) {
   constexpr TileConfig kCfg = kTileConfigs[kConfig];
   constexpr auto kKernel = &bmm_kernel<kConfig, kAKMajor, kBKMajor>;
-  if (params.math != kCfg.math || params.a_k_major != kAKMajor || params.b_k_major != kBKMajor)
+  if (user_params.math != kCfg.math || user_params.a_k_major != kAKMajor || user_params.b_k_major != kBKMajor)
     return cudaErrorInvalidValue;
+  const Params params = kernel_frame(kCfg, user_params);
   if (params.batch < 0 || params.m < 0 || params.n < 0 || params.k < 0) return cudaErrorInvalidValue;
   if (params.batch == 0 || params.m == 0 || params.n == 0) return cudaSuccess;  // nothing to write
 
@@ -86,7 +124,7 @@ cudaError_t launch_instance(const Params& params, cudaStream_t stream) {
 
 template <int kConfig, MathMode kMath, bool kAKMajor, bool kBKMajor>
 void register_if_math() {
-  if constexpr (kTileConfigs[kConfig].math == kMath)
+  if constexpr (kTileConfigs[kConfig].math == kMath && supports_layout(kTileConfigs[kConfig], kAKMajor, kBKMajor))
     Registry::instance().add(kConfig, layout_variant(kAKMajor, kBKMajor), &launch_instance<kConfig, kAKMajor, kBKMajor>);
 }
 

@@ -43,4 +43,29 @@ struct SwizzledTile {
   }
 };
 
+// The wgmma kernel's shared operand: kRows rows of 128 bytes in the hardware's 128-byte swizzle
+// (chunk c of row r in slot c ^ (r % 8)), the layout a wgmma descriptor names; 1024-byte aligned.
+template <int kRows>
+struct Swizzle128Tile {
+  static constexpr int kBytes = kRows * 128;
+  static constexpr int kRowPitch = 128;
+  static constexpr int kRowPeriod = 8;
+  __host__ __device__ static constexpr uint32_t offset(int row, int chunk) {
+    return static_cast<uint32_t>(row * 128 + ((chunk ^ (row & 7)) << 4));
+  }
+};
+
+// The wgmma kernel's register operand, staged as kRows rows of kRowBytes padded by kPadBytes: the
+// padding spreads the scalar fragment loads of a quarter-warp (four rows, or four k at eight rows)
+// over distinct banks.
+template <int kRows, int kRowBytes, int kPadBytes>
+struct PaddedTile {
+  static constexpr int kRowPitch = kRowBytes + kPadBytes;
+  static constexpr int kBytes = kRows * kRowPitch;
+  static constexpr int kRowPeriod = 1;
+  __host__ __device__ static constexpr uint32_t offset(int row, int chunk) {
+    return static_cast<uint32_t>(row * kRowPitch + chunk * 16);
+  }
+};
+
 }  // namespace tilekernels::bmm

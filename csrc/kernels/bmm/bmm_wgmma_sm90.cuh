@@ -1,0 +1,318 @@
+#pragma once
+// TF32 and 3xTF32 bmm for Hopper (sm_90a): wgmma with A's fragments in registers and B in
+// 128-byte-swizzled shared memory, fed by a cp.async pipeline. Each k tile of B is converted in place
+// by the whole CTA (rounded to TF32, or split into big + small halves) before its wgmma read it, while
+// the previous tile's wgmma still run. TF32 wgmma reads a shared operand only k-contiguous, so the
+// launcher runs a B that is n-contiguous as C^T = B^T A^T (kCTransposed): B^T becomes the register
+// operand and the k-contiguous A^T the shared one. README.md in this folder has the pipeline.
+// Torch-free.
+#include <cstdint>
+#include <type_traits>
+
+#include "kernels/bmm/bmm_configs.h"
+#include "kernels/bmm/bmm_exact_tile.cuh"
+#include "kernels/bmm/bmm_params.h"
+#include "kernels/bmm/bmm_raster.cuh"
+#include "kernels/bmm/bmm_smem_layout.cuh"
+#include "kernels/bmm/bmm_tile_loader.cuh"
+#include "kernels/ptx/cp_async.cuh"
+#include "kernels/ptx/ld_shared.cuh"
+#include "kernels/ptx/shared_address.cuh"
+#include "kernels/ptx/st_shared.cuh"
+#include "kernels/ptx/tf32.cuh"
+#include "kernels/ptx/wgmma.cuh"
+
+namespace tilekernels::bmm::wgmma_sm90 {
+
+// kAKMajor: the register operand A (the user's A, or B^T when kCTransposed) is k-contiguous.
+template <int kConfig, bool kAKMajor, bool kCTransposed>
+struct Kernel {
+  static constexpr TileConfig kCfg = kTileConfigs[kConfig];
+  static constexpr bool kSplit = kCfg.math == MathMode::kTf32x3;
+  static constexpr int kBM = kCfg.block_m, kBN = kCfg.block_n, kBK = kCfg.block_k;
+  static constexpr int kThreads = kCfg.threads();
+  static constexpr int kStages = kCfg.stages;
+  static constexpr int kAccRegs = kBN / 2;  // a warpgroup's 64 x kBN fp32 tile over 128 threads
+  static constexpr int kKSteps = kBK / 8;
+  static constexpr int kAStageBytes = kCfg.wgmma_a_stage_bytes();
+  static constexpr int kBStageBytes = kCfg.wgmma_b_stage_bytes();
+  static constexpr int kStageBytes = kBStageBytes + kAStageBytes;  // B first: 1024-byte aligned
+  // Convert B one k tile ahead (one barrier per tile) where the stages allow it (run()).
+  static constexpr bool kConvertAhead = kCfg.wgmma_convert_ahead();
+  static constexpr int kSmallTiles = kCfg.wgmma_small_tiles();
+
+  // A is staged k-contiguous (rows of m) or m-contiguous (rows of k), padded; B as rows of n.
+  using ATile = PaddedTile<kAKMajor ? kBM : kBK, (kAKMajor ? kBK : kBM) * 4, kAKMajor ? 16 : 32>;
+  using BTile = Swizzle128Tile<kBN>;
+  using ALoader = TileLoader<ATile, kAKMajor ? kBM : kBK, kAKMajor ? kBK : kBM, 4, kThreads, kBK, kAKMajor>;
+  using BLoader = TileLoader<BTile, kBN, kBK, 4, kThreads, kBK, true>;
+
+  static_assert(kCfg.is_wgmma() && (kCfg.math == MathMode::kTf32 || kSplit), "wgmma rows are TF32 or 3xTF32");
+  static_assert(kCfg.warps_n == 1 && kBM == 64 * (kThreads / 128), "one warpgroup per 64 rows of the tile");
+  static_assert(kBK * 4 == 128, "a k tile is one 128-byte swizzle row of B");
+  static_assert((kBN == 128 || kBN == 256) && kBStageBytes == BTile::kBytes, "one m64n128 or m64n256 wgmma per k8");
+  static_assert(ATile::kBytes <= kAStageBytes && kAStageBytes % 1024 == 0, "bmm_configs.h sizes A's stage");
+  static_assert(kStages >= 3, "a stage is refilled two k tiles after its wgmma were issued");
+  static_assert(kStages * kStageBytes + kSmallTiles * kBStageBytes == kCfg.pipeline_bytes(),
+                "bmm_configs.h disagrees on the pipeline size");
+
+  // One k tile of this thread's A fragments (the mma.m16n8k8 layout: rows g, g + 8 of its warp's 16,
+  // k t, t + 4 of each k8 step), rounded (TF32) or split (3xTF32).
+  struct Fragments {
+    uint32_t big[kKSteps][4];
+    uint32_t small[kSplit ? kKSteps : 1][4];
+  };
+
+  // Byte offset in an A stage of element (row r, k) relative to the thread's (row0, t).
+  static __device__ __forceinline__ constexpr uint32_t a_delta(int r, int k) {
+    return kAKMajor ? r * ATile::kRowPitch + k * 4 : k * ATile::kRowPitch + r * 4;
+  }
+
+  static __device__ __forceinline__ void load_fragments(Fragments& f, uint32_t a_tile) {
+#pragma unroll
+    for (int ks = 0; ks < kKSteps; ++ks)
+#pragma unroll
+      for (int i = 0; i < 4; ++i) {
+        const uint32_t x = ptx::ld_shared_b32(a_tile + a_delta((i & 1) * 8, ks * 8 + (i >> 1) * 4));
+        if constexpr (kSplit) {
+          // x = big + small exactly (see the mma_sm80 kernel's split_operand).
+          f.big[ks][i] = ptx::to_tf32(__uint_as_float(x));
+          f.small[ks][i] = __float_as_uint(__uint_as_float(x) - __uint_as_float(f.big[ks][i]));
+        } else {
+          f.big[ks][i] = ptx::to_tf32(__uint_as_float(x));
+        }
+      }
+  }
+
+  // Rounds a B stage to TF32 in place, or splits it: big in place, small into `small_tile` (as
+  // load_fragments splits A; measured: leaving big = x for the tensor cores to truncate, and storing
+  // only small, saves no time and doubles the error). The conversion is elementwise, so it walks the
+  // stage's 16-byte chunks linearly, swizzle or not.
+  static __device__ __forceinline__ void convert_b(uint32_t b_tile, uint32_t small_tile) {
+    constexpr int kChunks = kBStageBytes / 16;
+    static_assert(kChunks % kThreads == 0, "B chunks spread evenly over the threads");
+#pragma unroll
+    for (int i = 0; i < kChunks / kThreads; ++i) {
+      const uint32_t off = (i * kThreads + threadIdx.x) * 16;
+      uint32_t v[4], big[4];
+      ptx::ld_shared_v4(v, b_tile + off);
+#pragma unroll
+      for (int e = 0; e < 4; ++e) big[e] = ptx::to_tf32(__uint_as_float(v[e]));
+      ptx::st_shared_v4(b_tile + off, big[0], big[1], big[2], big[3]);
+      if constexpr (kSplit) {
+        uint32_t small[4];
+#pragma unroll
+        for (int e = 0; e < 4; ++e) small[e] = __float_as_uint(__uint_as_float(v[e]) - __uint_as_float(big[e]));
+        ptx::st_shared_v4(small_tile + off, small[0], small[1], small[2], small[3]);
+      }
+    }
+  }
+
+  template <int kN>
+  static __device__ __forceinline__ void keep(float (&acc)[kN]) {
+#pragma unroll
+    for (int i = 0; i < kN; ++i) ptx::wgmma_keep(acc[i]);
+  }
+
+  static __device__ __forceinline__ void keep(Fragments& f) {
+#pragma unroll
+    for (int ks = 0; ks < kKSteps; ++ks)
+#pragma unroll
+      for (int i = 0; i < 4; ++i) {
+        ptx::wgmma_keep(f.big[ks][i]);
+        if constexpr (kSplit) ptx::wgmma_keep(f.small[ks][i]);
+      }
+  }
+
+  static __device__ __forceinline__ void mma(float (&acc)[kAccRegs], const uint32_t (&a)[4], uint64_t b_desc,
+                                             int scale_d) {
+    if constexpr (kBN == 256)
+      ptx::wgmma_m64n256k8_tf32_rs(acc, a, b_desc, scale_d);
+    else
+      ptx::wgmma_m64n128k8_tf32_rs(acc, a, b_desc, scale_d);
+  }
+
+  // The k tile's wgmma: 3xTF32 as small_a * big_b + big_a * small_b + big_a * big_b, small products
+  // first; `restart` begins a fresh tensor-core chain (scale_d = 0 at its first product).
+  static __device__ __forceinline__ void issue(float (&acc)[kAccRegs], const Fragments& f, uint32_t b_tile,
+                                               uint32_t small_tile, bool restart) {
+    const uint64_t big_desc = ptx::wgmma_sw128_desc(b_tile);
+    const uint64_t small_desc = ptx::wgmma_sw128_desc(small_tile);
+#pragma unroll
+    for (int ks = 0; ks < kKSteps; ++ks) {
+      const uint64_t step = (ks * 32) >> 4;  // k8 steps are 32 bytes on (descriptors count 16 bytes)
+      if constexpr (kSplit) {
+        mma(acc, f.small[ks], big_desc + step, restart && ks == 0 ? 0 : 1);
+        mma(acc, f.big[ks], small_desc + step, 1);
+        mma(acc, f.big[ks], big_desc + step, 1);
+      } else {
+        mma(acc, f.big[ks], big_desc + step, 1);
+      }
+    }
+  }
+
+  // Writes the warpgroup's accumulators (D fragment: rows g, g + 8 of the warp's 16, columns
+  // 8 j + 2 t, + 1 of n8 block j) straight to C. Each store instruction still fills whole 32-byte
+  // sectors: eight rows of 32 bytes, or transposed, four columns of C^T (rows of C) of 32 bytes.
+  static __device__ __forceinline__ void store(float (&acc)[kAccRegs], const Params& p, int64_t batch, int64_t m0,
+                                               int64_t n0) {
+    const int lane = threadIdx.x & 31, warp = threadIdx.x >> 5;
+    const int g = lane >> 2, t = lane & 3;
+    const int row0 = (warp >> 2) * 64 + (warp & 3) * 16 + g;
+    const int m_rem = static_cast<int>(p.m - m0 < kBM ? p.m - m0 : kBM);
+    const int n_rem = static_cast<int>(p.n - n0 < kBN ? p.n - n0 : kBN);
+    float* c = static_cast<float*>(p.c) + batch * p.c_batch_stride + (kCTransposed ? n0 * p.ldc + m0 : m0 * p.ldc + n0);
+    const bool pairs_ok = !kCTransposed && reinterpret_cast<uintptr_t>(p.c) % 8 == 0 && p.ldc % 2 == 0 &&
+                          p.c_batch_stride % 2 == 0;
+#pragma unroll
+    for (int j = 0; j < kBN / 8; ++j)
+#pragma unroll
+      for (int h = 0; h < 2; ++h) {
+        const int r = row0 + 8 * h, col = 8 * j + 2 * t;
+        const float v0 = acc[4 * j + 2 * h], v1 = acc[4 * j + 2 * h + 1];
+        if (r >= m_rem) continue;
+        if constexpr (kCTransposed) {
+          if (col < n_rem) c[col * p.ldc + r] = v0;
+          if (col + 1 < n_rem) c[(col + 1) * p.ldc + r] = v1;
+        } else if (pairs_ok && col + 1 < n_rem) {
+          *reinterpret_cast<float2*>(c + r * p.ldc + col) = make_float2(v0, v1);
+        } else {
+          if (col < n_rem) c[r * p.ldc + col] = v0;
+          if (col + 1 < n_rem) c[r * p.ldc + col + 1] = v1;
+        }
+      }
+  }
+
+  static __device__ __forceinline__ void run(const Params& p) {
+    extern __shared__ __align__(1024) uint8_t smem[];
+    const TileCoord tc = tile_coord<kBM, kBN, kCfg.group_m>(p.m, p.n);
+    if (tc.batch >= p.batch) return;
+    const int64_t batch = tc.batch, m0 = tc.m0, n0 = tc.n0;
+    const int tid = threadIdx.x, lane = tid & 31, warp = tid >> 5;
+
+    const char* a = static_cast<const char*>(p.a) + batch * p.a_batch_stride * 4;
+    const char* b = static_cast<const char*>(p.b) + batch * p.b_batch_stride * 4;
+    ALoader a_loader(a, p.lda, m0, p.m, p.k, tid);
+    BLoader b_loader(b, p.ldb, n0, p.n, p.k, tid);
+
+    const uint32_t smem_base = ptx::shared_address(smem);
+    auto b_stage = [&](int s) { return smem_base + s * kStageBytes; };
+    auto a_stage = [&](int s) { return smem_base + s * kStageBytes + kBStageBytes; };
+    // 3xTF32's small halves of B, by k tile: rotating over kSmallTiles lets a tile's conversion write
+    // its small half while the wgmma of the tile before (two: with kConvertAhead) still read theirs.
+    auto small_tile = [&](int kt) {
+      return smem_base + kStages * kStageBytes + (kSmallTiles > 0 ? kt % kSmallTiles : 0) * kBStageBytes;
+    };
+    // This thread's fragment element (row0, k = t) in an A stage.
+    const int row0 = (warp >> 2) * 64 + (warp & 3) * 16 + (lane >> 2);
+    const uint32_t frag_off = a_delta(row0, lane & 3);
+
+    const int ktiles = static_cast<int>((p.k + kBK - 1) / kBK);
+    // Prologue: tiles 0 .. kStages - 3 in flight, one commit group each; k tile kt then refills the
+    // stage of tile kt - 2, so commit group i always holds tile i.
+#pragma unroll
+    for (int s = 0; s < kStages - 2; ++s) {
+      if (s < ktiles) {
+        a_loader.load(a_stage(s));
+        b_loader.load(b_stage(s));
+      }
+      ptx::cp_async_commit();
+    }
+
+    // As in the mma_sm80 kernel, 3xTF32 runs a fresh tensor-core chain per k tile (acc) and promotes
+    // it into `total` with rounded adds: the tensor cores' truncating accumulation would otherwise
+    // cost it its accuracy over long k (measured: a chain of two tiles already doubles the error).
+    float acc[kAccRegs];
+    float total[kSplit ? kAccRegs : 1];
+#pragma unroll
+    for (int i = 0; i < kAccRegs; ++i) {
+      acc[i] = 0.f;
+      if constexpr (kSplit) total[i] = 0.f;
+    }
+    auto promote = [&]() {
+      if constexpr (kSplit) {
+#pragma unroll
+        for (int i = 0; i < kAccRegs; ++i) total[i] += acc[i];
+      }
+    };
+
+    // With kConvertAhead, each k tile converts the next tile's B right after issuing its own wgmma, so
+    // one barrier per k tile publishes both the next tile's copies and its conversion; that needs the
+    // next tile landed one k tile earlier, hence a stage more. Otherwise tile kt converts its own B
+    // between two barriers.
+    if constexpr (kConvertAhead) {
+      ptx::cp_async_wait<kStages - 3>();
+      __syncthreads();
+      if (ktiles > 0) convert_b(b_stage(0), small_tile(0));
+      ptx::fence_proxy_async_shared();
+    }
+
+    Fragments frag[2];
+    auto k_tile = [&](int kt, auto parity) {
+      constexpr int kP = decltype(parity)::value;  // kt % 2, a constant so fragments stay in registers
+      const int slot = kt % kStages;
+      // Tile kt (kConvertAhead: kt + 1) has landed for this thread; the barrier publishes every
+      // thread's copies (and conversions), and retires every warpgroup's use of tile kt - 2, whose
+      // wgmma each warpgroup waited for during tile kt - 1.
+      ptx::cp_async_wait<kConvertAhead ? kStages - 4 : kStages - 3>();
+      __syncthreads();
+      const int refill = kt + kStages - 2;
+      if (refill < ktiles) {
+        a_loader.load(a_stage(refill % kStages));
+        b_loader.load(b_stage(refill % kStages));
+      }
+      ptx::cp_async_commit();
+      if constexpr (!kConvertAhead) {
+        convert_b(b_stage(slot), small_tile(kt));
+        ptx::fence_proxy_async_shared();  // the converted B is read by wgmma (the async proxy)
+        __syncthreads();
+      }
+      load_fragments(frag[kP], a_stage(slot) + frag_off);
+      if constexpr (kSplit) {
+        // Tile kt - 1's chain must finish before the promotion reads it and this tile restarts it.
+        ptx::wgmma_wait<0>();
+        keep(acc);
+        keep(frag[kP ^ 1]);
+        if (kt > 0) promote();
+      }
+      keep(acc);
+      ptx::wgmma_fence();
+      issue(acc, frag[kP], b_stage(slot), small_tile(kt), kSplit);
+      ptx::wgmma_commit();
+      if constexpr (!kSplit) {
+        ptx::wgmma_wait<1>();  // tile kt - 1's wgmma are done with their fragments and B stage
+        keep(frag[kP ^ 1]);
+      }
+      if constexpr (kConvertAhead) {
+        // Tile kt + 1's small half reuses tile kt - 2's, retired by every warpgroup before the barrier.
+        if (kt + 1 < ktiles) convert_b(b_stage((kt + 1) % kStages), small_tile(kt + 1));
+        ptx::fence_proxy_async_shared();
+      }
+    };
+    for (int kt = 0; kt < ktiles; kt += 2) {
+      k_tile(kt, std::integral_constant<int, 0>{});
+      if (kt + 1 < ktiles) k_tile(kt + 1, std::integral_constant<int, 1>{});
+    }
+    ptx::wgmma_wait<0>();
+    keep(acc);
+    keep(frag[0]);
+    keep(frag[1]);
+    ptx::cp_async_wait<0>();
+
+    if constexpr (kSplit) {
+      promote();
+      bool has_nan = false;
+#pragma unroll
+      for (int i = 0; i < kAccRegs; ++i) has_nan |= total[i] != total[i];
+      if (__syncthreads_or(has_nan)) {
+        store_exact_tile<kBM, kBN, kThreads, kAKMajor, true, kCTransposed>(p, batch, m0, n0);
+        return;
+      }
+      store(total, p, batch, m0, n0);
+    } else {
+      store(acc, p, batch, m0, n0);
+    }
+  }
+};
+
+}  // namespace tilekernels::bmm::wgmma_sm90
