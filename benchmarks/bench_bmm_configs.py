@@ -12,20 +12,11 @@ import argparse
 import torch
 
 import tilekernels
-from tilekernels.benchmarking.runner import BMM_MODES, matmul_precision, relative_error
+from tilekernels.benchmarking.runner import BMM_MODES, bmm_operands, matmul_precision, relative_error
 from tilekernels.benchmarking.suites import BMM_SUITE
 from tilekernels.benchmarking.timing import time_ms
 
 DEVICE = torch.device("cuda")
-
-
-def operands(shape, dtype, sample):
-    a = sample(shape.batch, shape.m, shape.k, device="cuda").to(dtype)
-    if shape.b_transposed:
-        b = sample(shape.batch, shape.n, shape.k, device="cuda").to(dtype).transpose(1, 2)
-    else:
-        b = sample(shape.batch, shape.k, shape.n, device="cuda").to(dtype)
-    return a, b
 
 
 def main():
@@ -40,7 +31,7 @@ def main():
         shape = BMM_SUITE[shape_name]
         for mode in args.modes:
             dtype, precision = BMM_MODES[mode]
-            a, b = operands(shape, dtype, torch.rand)
+            a, b = bmm_operands(shape, dtype, DEVICE)
             reference = torch.bmm(a.double(), b.double())
             with matmul_precision(precision):
                 torch_ms = time_ms(lambda: torch.bmm(a, b), DEVICE, reps=args.reps)["median_ms"]
@@ -52,7 +43,7 @@ def main():
                     ms = time_ms(run, DEVICE, reps=args.reps)["median_ms"]
                     kernelbench = ""
                     if mode == "fp32":
-                        an, bn = operands(shape, dtype, torch.randn)
+                        an, bn = bmm_operands(shape, dtype, DEVICE, torch.randn)
                         ours = torch.ops.kernels._bmm_with_config(an, bn, config, precision=precision)
                         kernelbench = "pass" if torch.allclose(ours, torch.bmm(an, bn), atol=1e-4, rtol=1e-4) else "FAIL"
                         del an, bn, ours

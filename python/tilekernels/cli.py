@@ -120,10 +120,7 @@ def cmd_tune(args) -> int:
     for family, shape, mode in _progress(jobs, "tuning"):
         if family == "bmm":
             dtype, precision = runner.BMM_MODES[mode]
-            a = torch.rand(shape.batch, shape.m, shape.k, device="cuda").to(dtype)
-            b = torch.rand(shape.batch, shape.k, shape.n, device="cuda").to(dtype)
-            if shape.b_transposed:
-                b = torch.rand(shape.batch, shape.n, shape.k, device="cuda").to(dtype).transpose(1, 2)
+            a, b = runner.bmm_operands(shape, dtype, "cuda")
             results.append(autotune.tune_bmm(a, b, precision, reps=args.reps))
         else:
             dtype = runner.ATTENTION_MODES[mode]

@@ -26,6 +26,9 @@ struct TileConfig {
   constexpr int threads() const { return 32 * warps_m * warps_n; }
   constexpr int element_bytes() const { return math_mode_element_bytes(math); }
   constexpr bool is_wgmma() const { return engine == Engine::kWgmma; }
+  // TF32 wgmma reads its shared operand only k-contiguous, so with B n-contiguous a wgmma row computes
+  // C^T = B^T A^T (bmm_instance.cuh, kernel_frame): its tile then covers block_n x block_m of C.
+  constexpr bool runs_transposed(bool b_k_major) const { return is_wgmma() && !b_k_major; }
 
   // wgmma rows (bmm_wgmma_sm90.cuh): per stage, the register operand's tile padded for conflict-free
   // fragment loads (rows of block_k + 4 floats if k-contiguous, else block_k rows of block_m + 8), in

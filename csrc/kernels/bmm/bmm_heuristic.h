@@ -6,7 +6,6 @@
 #include <cmath>
 #include <cstdint>
 #include <string>
-#include <utility>
 #include <vector>
 
 #include "kernels/bmm/bmm_configs.h"
@@ -42,14 +41,17 @@ inline int resident_ctas(const TileConfig& config, const DeviceSpec& device) {
 // Tensor-core rate of a row's engine relative to mma.sync: wgmma issues twice the products per cycle.
 inline double engine_speedup(const TileConfig& config) { return config.is_wgmma() ? 2.0 : 1.0; }
 
+// CTAs of one launch: output tiles over all batch items (in the transposed frame where the row runs so).
+inline double tile_count(const TileConfig& config, const Params& p) {
+  const bool transposed = config.runs_transposed(p.b_k_major);
+  const int64_t m = transposed ? p.n : p.m, n = transposed ? p.m : p.n;
+  return static_cast<double>(p.batch) * ((m + config.block_m - 1) / config.block_m) *
+         ((n + config.block_n - 1) / config.block_n);
+}
+
 // Estimated time in arbitrary units (lower is better).
-inline double estimated_cost(const TileConfig& config, const Params& user_params, const DeviceSpec& device) {
-  // wgmma rows run a B that is n-contiguous transposed: their tile then covers block_n x block_m of C.
-  Params p = user_params;
-  if (config.is_wgmma() && !p.b_k_major) std::swap(p.m, p.n);
-  const int64_t tiles_m = (p.m + config.block_m - 1) / config.block_m;
-  const int64_t tiles_n = (p.n + config.block_n - 1) / config.block_n;
-  const double tiles = static_cast<double>(p.batch) * tiles_m * tiles_n;
+inline double estimated_cost(const TileConfig& config, const Params& p, const DeviceSpec& device) {
+  const double tiles = tile_count(config, p);
   const double k_padded = std::ceil(static_cast<double>(p.k) / config.block_k) * config.block_k;
 
   // Arithmetic: each SM works through its share of tiles; a partial last wave costs a full one.
@@ -85,9 +87,7 @@ inline int choose_config(const Params& p, const DeviceSpec& device, const std::v
   }
   if (reason && best >= 0) {
     const TileConfig& c = kTileConfigs[best];
-    const bool swapped = c.is_wgmma() && !p.b_k_major;
-    const int64_t m = swapped ? p.n : p.m, n = swapped ? p.m : p.n;
-    const double tiles = double(p.batch) * ((m + c.block_m - 1) / c.block_m) * ((n + c.block_n - 1) / c.block_n);
+    const double tiles = tile_count(c, p);
     *reason = "heuristic: lowest estimated cost of " + std::to_string(candidates.size()) + " candidates (" +
               std::to_string(static_cast<int64_t>(tiles)) + " tiles over " + std::to_string(device.sm_count) +
               " SMs x " + std::to_string(resident_ctas(c, device)) + " CTAs/SM)";

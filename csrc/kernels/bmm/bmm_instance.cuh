@@ -80,7 +80,7 @@ constexpr bool supports_layout(const TileConfig& config, bool a_k_major, bool b_
 // The problem a kernel body sees. wgmma rows with B n-contiguous swap the operands: A' = B^T
 // (n-contiguous, so m-contiguous as the new A), B' = A^T (k-contiguous), C' = C^T, stored transposed.
 inline Params kernel_frame(const TileConfig& config, const Params& p) {
-  if (!config.is_wgmma() || p.b_k_major) return p;
+  if (!config.runs_transposed(p.b_k_major)) return p;
   Params q = p;
   q.a = p.b;
   q.b = p.a;

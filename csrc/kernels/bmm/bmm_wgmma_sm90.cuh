@@ -19,7 +19,7 @@
 #include "kernels/ptx/ld_shared.cuh"
 #include "kernels/ptx/shared_address.cuh"
 #include "kernels/ptx/st_shared.cuh"
-#include "kernels/ptx/tf32.cuh"
+#include "kernels/bmm/bmm_tf32_operand.cuh"
 #include "kernels/ptx/wgmma.cuh"
 
 namespace tilekernels::bmm::wgmma_sm90 {
@@ -63,7 +63,14 @@ struct Kernel {
     uint32_t small[kSplit ? kKSteps : 1][4];
   };
 
-  // Byte offset in an A stage of element (row r, k) relative to the thread's (row0, t).
+  // This thread's first row in the tile, in both the A fragment and the accumulator layout: its
+  // warpgroup's 64 rows, its warp's 16, row g = lane / 4.
+  static __device__ __forceinline__ int fragment_row() {
+    const int lane = threadIdx.x & 31, warp = threadIdx.x >> 5;
+    return (warp >> 2) * 64 + (warp & 3) * 16 + (lane >> 2);
+  }
+
+  // Byte offset in an A stage of element (row r, k) relative to the thread's (fragment_row(), t).
   static __device__ __forceinline__ constexpr uint32_t a_delta(int r, int k) {
     return kAKMajor ? r * ATile::kRowPitch + k * 4 : k * ATile::kRowPitch + r * 4;
   }
@@ -74,13 +81,10 @@ struct Kernel {
 #pragma unroll
       for (int i = 0; i < 4; ++i) {
         const uint32_t x = ptx::ld_shared_b32(a_tile + a_delta((i & 1) * 8, ks * 8 + (i >> 1) * 4));
-        if constexpr (kSplit) {
-          // x = big + small exactly (see the mma_sm80 kernel's split_operand).
-          f.big[ks][i] = ptx::to_tf32(__uint_as_float(x));
-          f.small[ks][i] = __float_as_uint(__uint_as_float(x) - __uint_as_float(f.big[ks][i]));
-        } else {
-          f.big[ks][i] = ptx::to_tf32(__uint_as_float(x));
-        }
+        if constexpr (kSplit)
+          split_operand(x, f.big[ks][i], f.small[ks][i]);
+        else
+          f.big[ks][i] = tf32_operand(x);
       }
   }
 
@@ -94,17 +98,17 @@ struct Kernel {
 #pragma unroll
     for (int i = 0; i < kChunks / kThreads; ++i) {
       const uint32_t off = (i * kThreads + threadIdx.x) * 16;
-      uint32_t v[4], big[4];
+      uint32_t v[4], big[4], small[4];
       ptx::ld_shared_v4(v, b_tile + off);
 #pragma unroll
-      for (int e = 0; e < 4; ++e) big[e] = ptx::to_tf32(__uint_as_float(v[e]));
-      ptx::st_shared_v4(b_tile + off, big[0], big[1], big[2], big[3]);
-      if constexpr (kSplit) {
-        uint32_t small[4];
-#pragma unroll
-        for (int e = 0; e < 4; ++e) small[e] = __float_as_uint(__uint_as_float(v[e]) - __uint_as_float(big[e]));
-        ptx::st_shared_v4(small_tile + off, small[0], small[1], small[2], small[3]);
+      for (int e = 0; e < 4; ++e) {
+        if constexpr (kSplit)
+          split_operand(v[e], big[e], small[e]);
+        else
+          big[e] = tf32_operand(v[e]);
       }
+      ptx::st_shared_v4(b_tile + off, big[0], big[1], big[2], big[3]);
+      if constexpr (kSplit) ptx::st_shared_v4(small_tile + off, small[0], small[1], small[2], small[3]);
     }
   }
 
@@ -156,9 +160,8 @@ struct Kernel {
   // sectors: eight rows of 32 bytes, or transposed, four columns of C^T (rows of C) of 32 bytes.
   static __device__ __forceinline__ void store(float (&acc)[kAccRegs], const Params& p, int64_t batch, int64_t m0,
                                                int64_t n0) {
-    const int lane = threadIdx.x & 31, warp = threadIdx.x >> 5;
-    const int g = lane >> 2, t = lane & 3;
-    const int row0 = (warp >> 2) * 64 + (warp & 3) * 16 + g;
+    const int t = threadIdx.x & 3;
+    const int row0 = fragment_row();
     const int m_rem = static_cast<int>(p.m - m0 < kBM ? p.m - m0 : kBM);
     const int n_rem = static_cast<int>(p.n - n0 < kBN ? p.n - n0 : kBN);
     float* c = static_cast<float*>(p.c) + batch * p.c_batch_stride + (kCTransposed ? n0 * p.ldc + m0 : m0 * p.ldc + n0);
@@ -188,7 +191,7 @@ struct Kernel {
     const TileCoord tc = tile_coord<kBM, kBN, kCfg.group_m>(p.m, p.n);
     if (tc.batch >= p.batch) return;
     const int64_t batch = tc.batch, m0 = tc.m0, n0 = tc.n0;
-    const int tid = threadIdx.x, lane = tid & 31, warp = tid >> 5;
+    const int tid = threadIdx.x;
 
     const char* a = static_cast<const char*>(p.a) + batch * p.a_batch_stride * 4;
     const char* b = static_cast<const char*>(p.b) + batch * p.b_batch_stride * 4;
@@ -203,9 +206,8 @@ struct Kernel {
     auto small_tile = [&](int kt) {
       return smem_base + kStages * kStageBytes + (kSmallTiles > 0 ? kt % kSmallTiles : 0) * kBStageBytes;
     };
-    // This thread's fragment element (row0, k = t) in an A stage.
-    const int row0 = (warp >> 2) * 64 + (warp & 3) * 16 + (lane >> 2);
-    const uint32_t frag_off = a_delta(row0, lane & 3);
+    // This thread's fragment element (fragment_row(), k = t) in an A stage.
+    const uint32_t frag_off = a_delta(fragment_row(), threadIdx.x & 3);
 
     const int ktiles = static_cast<int>((p.k + kBK - 1) / kBK);
     // Prologue: tiles 0 .. kStages - 3 in flight, one commit group each; k tile kt then refills the

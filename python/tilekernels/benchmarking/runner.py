@@ -59,6 +59,17 @@ def _time(fn: Callable[[], torch.Tensor], device: torch.device, reps: int) -> Op
         return None
 
 
+def bmm_operands(shape, dtype: torch.dtype, device, sample: Callable = torch.rand):
+    """A and B of a suite shape, drawn by `sample` (torch.rand, torch.randn); B as a transposed view
+    (k contiguous) when the shape says so."""
+    a = sample(shape.batch, shape.m, shape.k, device=device).to(dtype)
+    if shape.b_transposed:
+        b = sample(shape.batch, shape.n, shape.k, device=device).to(dtype).transpose(1, 2)
+    else:
+        b = sample(shape.batch, shape.k, shape.n, device=device).to(dtype)
+    return a, b
+
+
 def bench_bmm(shapes: Dict, modes: Iterable[str], device: torch.device, reps: int = 50,
               baselines: Optional[str] = None, ceilings: Dict[str, float] = H100_CEILINGS) -> List[dict]:
     seed = load_baseline(baselines, "seed_bmm_triton") if device.type == "cuda" else None
@@ -66,11 +77,7 @@ def bench_bmm(shapes: Dict, modes: Iterable[str], device: torch.device, reps: in
     for name, shape in shapes.items():
         for mode in modes:
             dtype, precision = BMM_MODES[mode]
-            a = torch.rand(shape.batch, shape.m, shape.k, device=device).to(dtype)
-            if shape.b_transposed:
-                b = torch.rand(shape.batch, shape.n, shape.k, device=device).to(dtype).transpose(1, 2)
-            else:
-                b = torch.rand(shape.batch, shape.k, shape.n, device=device).to(dtype)
+            a, b = bmm_operands(shape, dtype, device)
             reference = torch.bmm(a.double(), b.double())
             impls = {
                 "torch.bmm": lambda: torch.bmm(a, b),
