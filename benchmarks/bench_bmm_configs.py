@@ -3,8 +3,10 @@ shapes: the view the autotuner acts on, for comparing tile configurations and ke
 
     python benchmarks/bench_bmm_configs.py [--shapes kb3 qkT ...] [--modes tf32 fp32] [--reps 30]
 
-Same timing as bench_bmm.py (CUDA events, L2 flushed, median). fp32 rows also report KernelBench's
-allclose(atol=rtol=1e-4) against torch.bmm on randn inputs (the bar of the fp32-accurate mode).
+Same timing as bench_bmm.py (CUDA events, L2 flushed, median). fp32 rows also report, on randn inputs,
+how many elements miss KernelBench's allclose(atol=rtol=1e-4) against torch.bmm: ours / the exact
+(float64, rounded) result's. With randn on large K even the exact result misses a few, so "as close
+to torch as the exact result" is what the fp32-accurate mode can promise.
 """
 
 import argparse
@@ -26,13 +28,19 @@ def main():
     parser.add_argument("--reps", type=int, default=30)
     args = parser.parse_args()
     names = {c["id"]: c["name"] for c in tilekernels.tile_configs("bmm")}
-    print(f"{'shape':8} {'mode':5} {'implementation':34} {'ms':>8} {'x torch':>8} {'relerr':>9} {'kb 1e-4':>8}")
+    print(f"{'shape':8} {'mode':5} {'implementation':34} {'ms':>8} {'x torch':>8} {'relerr':>9} {'kb misses':>12}")
     for shape_name in args.shapes:
         shape = BMM_SUITE[shape_name]
         for mode in args.modes:
             dtype, precision = BMM_MODES[mode]
             a, b = bmm_operands(shape, dtype, DEVICE)
             reference = torch.bmm(a.double(), b.double())
+            if mode == "fp32":
+                an, bn = bmm_operands(shape, dtype, DEVICE, torch.randn)
+                with matmul_precision(precision):
+                    torch_randn = torch.bmm(an, bn)
+                misses = lambda x: int((~torch.isclose(x, torch_randn, atol=1e-4, rtol=1e-4)).sum())  # noqa: E731
+                exact_misses = misses(torch.bmm(an.double(), bn.double()).float())
             with matmul_precision(precision):
                 torch_ms = time_ms(lambda: torch.bmm(a, b), DEVICE, reps=args.reps)["median_ms"]
                 print(f"{shape_name:8} {mode:5} {'torch.bmm':34} {torch_ms:8.3f} {1.0:8.2f} "
@@ -43,14 +51,15 @@ def main():
                     ms = time_ms(run, DEVICE, reps=args.reps)["median_ms"]
                     kernelbench = ""
                     if mode == "fp32":
-                        an, bn = bmm_operands(shape, dtype, DEVICE, torch.randn)
                         ours = torch.ops.kernels._bmm_with_config(an, bn, config, precision=precision)
-                        kernelbench = "pass" if torch.allclose(ours, torch.bmm(an, bn), atol=1e-4, rtol=1e-4) else "FAIL"
-                        del an, bn, ours
+                        kernelbench = f"{misses(ours)} / {exact_misses}"
+                        del ours
                     chosen = "*" if config == plan["config"] else " "
                     print(f"{shape_name:8} {mode:5} {chosen}{names[config]:33} {ms:8.3f} {torch_ms / ms:8.2f} "
-                          f"{relative_error(run(), reference):9.1e} {kernelbench:>8}")
+                          f"{relative_error(run(), reference):9.1e} {kernelbench:>12}")
             del a, b, reference
+            if mode == "fp32":
+                del an, bn, torch_randn
 
 
 if __name__ == "__main__":

@@ -2,7 +2,8 @@
 # One call on the GPU machine: (optionally build,) test, sanitize, tune, benchmark; logs land in $OUT.
 # Tuning runs before benchmarking, so the benchmarks use the configurations it just picked.
 #   scripts/device_run.sh [build] [test] [quicktest] [sanitize] [tune] [bench] [configs] [pack]
-# `configs` times every bmm configuration on the large TF32 / fp32 shapes (bench_bmm_configs.py).
+# `configs` times every candidate configuration: bmm on the large TF32 / fp32 shapes
+# (bench_bmm_configs.py), attention on kb97 / d128 fp32 and d256 fp16 (bench_attention_configs.py).
 # `pack` leaves a single results.tgz in $OUT (for transports that return only a few files).
 # Without `build` it uses the extension carried in python/tilekernels (built elsewhere against torch's
 # stable ABI, so one binary loads under the machine's torch).
@@ -43,6 +44,8 @@ if [[ $steps == *" bench "* ]]; then
 fi
 if [[ $steps == *" configs "* ]]; then
   run python3 benchmarks/bench_bmm_configs.py --shapes kb3 sq4k --modes tf32 fp32 2>&1 | tee "$OUT/bench_bmm_configs.txt"
+  run python3 benchmarks/bench_attention_configs.py --shapes kb97 d128 --modes fp32 --reps 10 2>&1 | tee "$OUT/bench_attention_configs.txt"
+  run python3 benchmarks/bench_attention_configs.py --shapes d256 --modes fp16 bf16 2>&1 | tee -a "$OUT/bench_attention_configs.txt"
 fi
 if [[ $steps == *" pack "* ]]; then
   tar czf /tmp/tilekernels-results.tgz -C "$OUT" . && rm -rf "${OUT:?}"/* && mv /tmp/tilekernels-results.tgz "$OUT/results.tgz"

@@ -1,5 +1,6 @@
-"""A few bmm and attention calls for compute-sanitizer (memcheck): edge tiles, every layout, NaN
-tiles, GQA, causal, odd lengths. Small, so the instrumented run stays short."""
+"""A few bmm and attention calls for compute-sanitizer (memcheck), each forced through every candidate
+configuration: edge tiles, every layout, NaN tiles, GQA, causal, odd lengths. Small, so the
+instrumented run stays short."""
 
 import torch
 
@@ -30,6 +31,7 @@ for dtype in (torch.float16, torch.bfloat16, torch.float32):
         q = torch.randn(1, 4, 67, dim, device="cuda", dtype=dtype)
         k = torch.randn(1, 2, 93, dim, device="cuda", dtype=dtype)
         for causal in (False, True):
-            torch.ops.kernels.attention(q, k, k, is_causal=causal)
+            for config in tilekernels.explain("attention", q, k, k, is_causal=causal)["candidates"]:
+                torch.ops.kernels._attention_with_config(q, k, k, config, is_causal=causal)
 torch.cuda.synchronize()
 print("sanitize cases ran")

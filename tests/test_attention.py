@@ -87,6 +87,26 @@ def test_attention_scale(device, dtype):
 
 
 @pytest.mark.parametrize("device", DEVICES)
+@pytest.mark.parametrize("is_causal", [False, True])
+@pytest.mark.parametrize("scale", [4.0, 8.0])
+def test_attention_fp32_large_logits(device, is_causal, scale):
+    """Softmax turns an absolute error of scale * q.k into a relative error of p, so the fp32 score
+    product must be accurate to a few fp32 ulps of sum |q k|, not just to 1e-6 relative: a bf16
+    rounding of the cross terms (2^-19) failed this for most draws."""
+    check_attention(*qkv(2, 8, 8, 33, 45, 64, torch.float32, device), is_causal=is_causal, scale=scale)
+
+
+@pytest.mark.parametrize("device", DEVICES)
+@pytest.mark.parametrize("dim", [64, 128])
+def test_attention_fp32_long_keys(device, dim):
+    """16384 keys of rand values (p near uniform, v all positive): a sum chained through the tensor
+    cores' truncating accumulator drifts by about one ulp per k step, coherently."""
+    q, k, v = qkv(1, 2, 2, 64, 16384, dim, torch.float32, device, "rand")
+    ours, theirs = check_attention(q, k, v)
+    assert_kernelbench_close(ours, theirs)
+
+
+@pytest.mark.parametrize("device", DEVICES)
 @pytest.mark.parametrize("dtype", DTYPES)
 def test_attention_strided_views(device, dtype):
     # minGPT: x [B, S, 3 * H * D] split into q, k, v and viewed as [B, H, S, D] (transposed strides).

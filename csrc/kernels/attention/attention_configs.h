@@ -155,6 +155,7 @@ inline constexpr TileConfig kTileConfigs[] = {
 
 #define TK_FP32_CONFIGS(P, M)                                                                                      \
     /* split_d:      name                           math d     bq  bkv  w  wm st dk  pvk arch */                    \
+    config_detail::split_d(P "_d128_splitd_q64_w2x2", M, 128,  64, 64,  4, 2, 3, 32, 16, 80), /* d128, d64 */     \
     config_detail::split_d(P "_d128_splitd_q64_w4",   M, 128,  64, 64,  4, 4, 3, 32, 16, 80),                      \
     config_detail::split_d(P "_d256_splitd_q64_w8",   M, 256,  64, 64,  8, 4, 3, 32, 16, 80),                      \
     config_detail::split_d(P "_d512_splitd_q32_w8",   M, 512,  32, 128, 8, 1, 3, 32, 8,  80),                      \

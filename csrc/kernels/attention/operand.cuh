@@ -67,6 +67,9 @@ struct HalfOperand {
   using Elem = T;
   static constexpr int kElemBytes = 2;
   static constexpr int kK = 16;
+  // How many k steps of a pipeline slot the split kernels unroll (64: all of them). The fp32-accurate
+  // operands add each step with FADDs (add_rounded); unrolling those steps spilled registers.
+  static constexpr int kStepUnroll = 64;
   static constexpr Access kAccessA = Access::kLdmatrix;
   static constexpr Access kAccessNK = Access::kLdmatrix;
   static constexpr Access kAccessKN = Access::kLdmatrix;
@@ -133,6 +136,16 @@ struct Operand<MathMode::kFp16> : HalfOperand<__half, false> {};
 template <>
 struct Operand<MathMode::kBf16> : HalfOperand<__nv_bfloat16, true> {};
 
+// The fp32-accurate products do not chain their k steps through the tensor cores' accumulator: it
+// adds with truncation, a bias that grows linearly with the number of steps (d128 fp32 attention,
+// 2048 keys: relerr 1.9e-5; a float64 model of chained truncation gives 5.7e-6 at 2048 keys and
+// 2.3e-5 at 8192, and 2.5e-7 / 5.0e-7 with fresh steps). Each step's sum lands in a zeroed fragment
+// and joins the total here with round-to-nearest.
+__device__ __forceinline__ void add_rounded(float (&d)[4], const float (&step)[4]) {
+#pragma unroll
+  for (int i = 0; i < 4; ++i) d[i] += step[i];
+}
+
 // fp32 operands: m16n8k8 TF32. Inside one k8 step the k index is permuted: mma k t <-> column 2t and
 // mma k t + 4 <-> column 2t + 1 (the same permutation for A and B, so the product is unchanged), which
 // lets a lane read its two A (or NK B) elements with one 8-byte load.
@@ -148,6 +161,7 @@ struct Fp32Operand {
   using Elem = float;
   static constexpr int kElemBytes = 4;
   static constexpr int kK = 8;
+  static constexpr int kStepUnroll = kSplit ? 1 : 64;
   static constexpr Access kAccessA = Access::kPairs;
   static constexpr Access kAccessNK = Access::kPairs;
   static constexpr Access kAccessKN = Access::kColumns;
@@ -214,9 +228,17 @@ struct Fp32Operand {
     }
   }
 
+  // kSplit sums each k8 step into a zeroed fragment and adds that with rounded FADDs (see
+  // add_rounded); TF32's own rounding dwarfs the tensor cores' truncation, so kTf32 chains.
   __device__ __forceinline__ static void mma(float (&d)[4], const A& a, const B& b) {
-    ptx::mma_m16n8k8_tf32(d, a.big, b.big);
-    if constexpr (kSplit) ptx::mma_m16n8k16_bf16(d, a.cross, b.cross);
+    if constexpr (kSplit) {
+      float step[4];
+      ptx::mma_m16n8k8_tf32_zero_c(step, a.big, b.big);
+      ptx::mma_m16n8k16_bf16(step, a.cross, b.cross);
+      add_rounded(d, step);
+    } else {
+      ptx::mma_m16n8k8_tf32(d, a.big, b.big);
+    }
   }
 };
 
@@ -224,5 +246,84 @@ template <>
 struct Operand<MathMode::kTf32> : Fp32Operand<false> {};
 template <>
 struct Operand<MathMode::kTf32x3> : Fp32Operand<true> {};
+
+// The scores S = Q K^T of kTf32x3: x = hi + mid + lo, three bf16 pieces (each the round-to-nearest of
+// what the previous ones leave, so all subtractions are exact and x keeps its 24 bits). The product is
+// hi_a hi_b + hi_a mid_b + mid_a hi_b + mid_a mid_b + hi_a lo_b + lo_a hi_b (terms left out: 2^-26 of
+// |a b|) as three bf16 m16n8k16 mma, each carrying two of them in its k 0-7 and k 8-15 halves.
+// Why not the cheaper Fp32Operand<true> here: softmax turns an absolute error e of scale * s into a
+// relative error e of p, and its 2^-19 * scale * sum |q k| made outputs of scale-1.7 D-64 causal
+// attention miss twice torch's error by 1.6x at worst (host emulation); this scheme stays below
+// 0.02x of that bound. P V keeps Fp32Operand<true>: its error is not amplified.
+struct Bf16x6Operand {
+  using Elem = float;
+  static constexpr int kElemBytes = 4;
+  static constexpr int kK = 8;
+  static constexpr int kStepUnroll = 1;
+  static constexpr Access kAccessA = Access::kPairs;
+  static constexpr Access kAccessNK = Access::kPairs;
+
+  // One bf16 pair per piece: columns 2t, 2t + 1 of the k8 step, bf16 k 2t, 2t + 1 of either k16 half.
+  struct Pieces {
+    uint32_t hi, mid, lo;
+  };
+  struct A {
+    Pieces row[2];  // rows g, g + 8
+  };
+  struct B {
+    Pieces col;  // column n = g
+  };
+
+  __device__ __forceinline__ static float low_half(uint32_t u) { return __uint_as_float(u << 16); }
+  __device__ __forceinline__ static float high_half(uint32_t u) { return __uint_as_float(u & 0xffff0000u); }
+
+  __device__ __forceinline__ static Pieces split(float x0, float x1) {
+    Pieces p;
+    p.hi = pack2<__nv_bfloat16>(x0, x1);
+    x0 -= low_half(p.hi);
+    x1 -= high_half(p.hi);
+    p.mid = pack2<__nv_bfloat16>(x0, x1);
+    x0 -= low_half(p.mid);
+    x1 -= high_half(p.mid);
+    p.lo = pack2<__nv_bfloat16>(x0, x1);
+    return p;
+  }
+
+  template <class L>
+  __device__ __forceinline__ static void load_a(A& a, const unsigned char* tile, int row0, int col0, int lane) {
+    const int g = lane >> 2, t = lane & 3;
+#pragma unroll
+    for (int h = 0; h < 2; ++h) {
+      const float2 x = *reinterpret_cast<const float2*>(tile + L::offset(row0 + g + 8 * h, col0 + 2 * t));
+      a.row[h] = split(x.x, x.y);
+    }
+  }
+
+  template <class L>
+  __device__ __forceinline__ static void load_b_nk(B (&b)[2], const unsigned char* tile, int n0, int k0, int lane) {
+    const int g = lane >> 2, t = lane & 3;
+#pragma unroll
+    for (int i = 0; i < 2; ++i) {
+      const float2 y = *reinterpret_cast<const float2*>(tile + L::offset(n0 + 8 * i + g, k0 + 2 * t));
+      b[i].col = split(y.x, y.y);
+    }
+  }
+
+  // Smallest terms first, into a zeroed fragment (add_rounded).
+  __device__ __forceinline__ static void mma(float (&d)[4], const A& a, const B& b) {
+    const Pieces &r0 = a.row[0], &r1 = a.row[1], &c = b.col;
+    float step[4];
+    ptx::mma_m16n8k16_bf16_zero_c(step, {r0.hi, r1.hi, r0.lo, r1.lo}, {c.lo, c.hi});
+    ptx::mma_m16n8k16_bf16(step, {r0.mid, r1.mid, r0.mid, r1.mid}, {c.hi, c.mid});
+    ptx::mma_m16n8k16_bf16(step, {r0.hi, r1.hi, r0.hi, r1.hi}, {c.hi, c.mid});
+    add_rounded(d, step);
+  }
+};
+
+// The operand of S = Q K^T: the math mode's own, except kTf32x3 (see Bf16x6Operand).
+template <MathMode kMath>
+struct ScoreOperand : Operand<kMath> {};
+template <>
+struct ScoreOperand<MathMode::kTf32x3> : Bf16x6Operand {};
 
 }  // namespace tilekernels::attention::detail

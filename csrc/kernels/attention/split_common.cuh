@@ -24,6 +24,7 @@ template <int kConfig>
 struct SplitShape {
   static constexpr TileConfig kCfg = kTileConfigs[kConfig];
   using Op = Operand<kCfg.math>;
+  using ScoreOp = ScoreOperand<kCfg.math>;
   using T = typename Op::Elem;
 
   static constexpr int kD = kCfg.head_dim;
@@ -55,6 +56,9 @@ struct SplitShape {
   static constexpr int kPOffset = kStages * kSlotBytes;
   static constexpr int kRedOffset = kPOffset + PL::kBytes;  // float [kWN][kBQ]
 
+  static_assert(ScoreOp::kElemBytes == kE && ScoreOp::kK == Op::kK && ScoreOp::kAccessA == Op::kAccessA &&
+                    ScoreOp::kAccessNK == Op::kAccessNK,
+                "the score operand reads the same Q and K tiles");
   static_assert(kCfg.kernel == Kernel::kSplitD || kCfg.kernel == Kernel::kTwoPhase, "not a split configuration");
   static_assert(kCfg.warps % kWM == 0 && kBQ % kWM == 0 && kRS % 16 == 0, "warp rows must be whole m16 tiles");
   static_assert(kBKV % kWN == 0 && kNTS % 2 == 0, "each warp needs an even number of S n8 tiles");
@@ -188,10 +192,10 @@ __device__ __forceinline__ void combine_across_warps(float (&v)[S::kMS][2], floa
 template <class S>
 __device__ __forceinline__ void s_step(float (&acc)[S::kMS][S::kNTS][4], const unsigned char* slot, int wm, int wn,
                                        int lane) {
-  using Op = typename S::Op;
+  using Op = typename S::ScoreOp;
   const unsigned char* qs = slot;
   const unsigned char* ks = slot + S::QL::kBytes;
-#pragma unroll
+#pragma unroll(Op::kStepUnroll)
   for (int kk = 0; kk < S::kDK / Op::kK; ++kk) {
     typename Op::A a[S::kMS];
 #pragma unroll
@@ -216,7 +220,7 @@ template <class S>
 __device__ __forceinline__ void pv_step(float (&o)[S::kMS][S::kNTO][4], const unsigned char* p_tile, int p_col0,
                                         const unsigned char* v_slot, int wm, int wn, int lane) {
   using Op = typename S::Op;
-#pragma unroll
+#pragma unroll(Op::kStepUnroll)
   for (int kk = 0; kk < S::kKB / Op::kK; ++kk) {
     typename Op::A a[S::kMS];
 #pragma unroll

@@ -112,7 +112,7 @@ def _sdpa_backends():
     }
 
 
-def _attention_reference(q, k, v, causal, heads=2):
+def attention_reference(q, k, v, causal, heads=2):
     """float64 reference on the first batch and `heads` heads (bounded memory for long sequences)."""
     q, k, v = (t[:1, :heads].double() for t in (q, k, v))
     scores = q @ k.transpose(-1, -2) / math.sqrt(q.shape[-1])
@@ -134,7 +134,7 @@ def bench_attention(shapes: Dict, modes: Iterable[str], device: torch.device, re
             dtype = ATTENTION_MODES[mode]
             q, k, v = (torch.rand(shape.batch, shape.heads, shape.seq, shape.dim, device=device).to(dtype)
                        for _ in range(3))
-            reference = _attention_reference(q, k, v, shape.causal)
+            reference = attention_reference(q, k, v, shape.causal)
             causal = shape.causal
             impls = {"sdpa_default": (nullcontext, lambda: F.scaled_dot_product_attention(q, k, v, is_causal=causal))}
             if backends and device.type == "cuda":
