@@ -77,7 +77,7 @@ Plan plan_call(const PreparedCall& call, ScalarType dtype, const DeviceSpec& dev
   for (int id = 0; id < attention::kNumTileConfigs; ++id) {
     const attention::TileConfig& c = attention::kTileConfigs[id];
     if (allows(maths, c.math) && c.head_dim >= p.head_dim && c.supports_seq_k(p.seq_k) &&
-        c.min_arch <= device.arch && c.smem_bytes <= device.max_smem_per_block && attention::is_compiled(id)) {
+        c.supports_arch(device.arch) && c.smem_bytes <= device.max_smem_per_block && attention::is_compiled(id)) {
       plan.candidates.push_back(id);
     }
   }

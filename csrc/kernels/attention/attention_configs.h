@@ -47,8 +47,12 @@ struct TileConfig {
   bool q_in_regs; // kRegister: Q fragments loaded into registers once
   int min_arch;   // lowest SM architecture it may run on (e.g. 80)
   int smem_bytes; // dynamic shared memory the kernel asks for (exactly)
+  // kTwoPhase: S = Q K^T by Hopper wgmma (sm_90a builds, arch 90 only): warp w owns score rows
+  // [16 w, 16 w + 16) and all block_kv keys in phase 1; phase 2 keeps the warps_m grid.
+  bool wgmma_scores = false;
 
   constexpr int threads() const { return 32 * warps; }
+  constexpr bool supports_arch(int arch) const { return min_arch <= arch && (!wgmma_scores || arch == 90); }
   constexpr int warps_n() const { return warps / warps_m; }
   // Whether this configuration can run a problem with these sizes (head_dim and the device aside).
   constexpr bool supports_seq_k(int64_t seq_k) const { return max_seq_k == 0 || seq_k <= max_seq_k; }
@@ -90,12 +94,14 @@ inline constexpr int split_d_smem(MathMode math, int d, int bq, int bkv, int war
 }
 
 // slots, P [bq][max_seq_k], row reduction [warps_n][bq], per-block row maxima [max_seq_k / bkv][bq],
-// final row maxima [bq] (floats).
+// final row maxima [bq] (floats). With wgmma scores the row reduction is [1][bq] (phase 1 gives each
+// warp whole rows) and the rows' 1 / l [bq] follows (phase 2's warps own other rows).
 inline constexpr int two_phase_smem(MathMode math, int bq, int bkv, int warps, int warps_m, int stages, int dk,
-                                    int o_chunk, int pv_keys, int max_seq_k) {
+                                    int o_chunk, int pv_keys, int max_seq_k, bool wgmma_scores = false) {
   const int e = math_mode_element_bytes(math);
+  const int reduction_rows = wgmma_scores ? 1 : warps / warps_m;
   return stages * split_slot(math, bq, bkv, dk, pv_keys, o_chunk) + tile_bytes(bq, max_seq_k, e) +
-         4 * ((warps / warps_m) * bq + (max_seq_k / bkv) * bq + bq);
+         4 * (reduction_rows * bq + (max_seq_k / bkv) * bq + bq + (wgmma_scores ? bq : 0));
 }
 
 inline constexpr TileConfig reg(const char* name, MathMode math, int d, int bq, int bkv, int warps, int stages,
@@ -116,6 +122,15 @@ inline constexpr TileConfig two_phase(const char* name, MathMode math, int d, in
   return {name,    Kernel::kTwoPhase, math, d, bq, bkv, warps, warps_m, stages, dk, o_chunk, pv_keys, max_seq_k,
           false,   min_arch,
           two_phase_smem(math, bq, bkv, warps, warps_m, stages, dk, o_chunk, pv_keys, max_seq_k)};
+}
+
+inline constexpr TileConfig two_phase_wgmma(const char* name, MathMode math, int d, int bq, int bkv, int warps,
+                                            int warps_m, int stages, int dk, int o_chunk, int pv_keys,
+                                            int max_seq_k) {
+  TileConfig c = two_phase(name, math, d, bq, bkv, warps, warps_m, stages, dk, o_chunk, pv_keys, max_seq_k, 90);
+  c.wgmma_scores = true;
+  c.smem_bytes = two_phase_smem(math, bq, bkv, warps, warps_m, stages, dk, o_chunk, pv_keys, max_seq_k, true);
+  return c;
 }
 
 }  // namespace config_detail
@@ -144,10 +159,13 @@ inline constexpr TileConfig kTileConfigs[] = {
     config_detail::reg(P "_d192_q128_kv32_w8_s2", M, 192, 128, 32, 8, 2, false, 80),                               \
     config_detail::reg(P "_d256_q128_kv64_w8_s2", M, 256, 128, 64, 8, 2, false, 90), /* d256 on H100 */            \
     config_detail::reg(P "_d256_q64_kv32_w4_s2",  M, 256, 64,  32, 4, 2, false, 80),                               \
-    /* two_phase (seq_k <= 512, preferred there): name math d bq bkv w wm st dk oc pvk maxk arch */               \
+    /* two_phase (seq_k <= 512, preferred there): name math d bq bkv w wm st dk oc pvk maxk arch; the wgmma   */ \
+    /* rows (scores by Hopper wgmma, H100 only; kb97) come first, with 4 stages (their reduction is smaller). */ \
+    config_detail::two_phase_wgmma(P "_d512_2p_wgmma_q128_s4", M, 512, 128, 256, 8, 2, 4, 32, 256, 32, 512),       \
     config_detail::two_phase(P "_d512_2p_q128_k512",  M, 512,  128, 256, 8, 2, 3, 32, 256, 32, 512, 90),           \
     config_detail::two_phase(P "_d512_2p_q64_k512",   M, 512,  64,  128, 8, 2, 2, 32, 256, 32, 512, 80),           \
-    config_detail::two_phase(P "_d1024_2p_q128_k512", M, 1024, 128, 256, 8, 2, 3, 32, 256, 32, 512, 90), /* kb97 */\
+    config_detail::two_phase_wgmma(P "_d1024_2p_wgmma_q128_s4", M, 1024, 128, 256, 8, 2, 4, 32, 256, 32, 512),     \
+    config_detail::two_phase(P "_d1024_2p_q128_k512", M, 1024, 128, 256, 8, 2, 3, 32, 256, 32, 512, 90),           \
     config_detail::two_phase(P "_d1024_2p_q64_k512",  M, 1024, 64,  128, 8, 2, 2, 32, 256, 32, 512, 80),           \
     /* split_d:      name                           math d     bq  bkv  w  wm st dk  pvk arch */                    \
     config_detail::split_d(P "_d512_splitd_q64_w8",   M, 512,  64, 64,  8, 2, 3, 64, 16, 80),                      \

@@ -131,9 +131,20 @@ cudaError_t launch_config(const Params& p, cudaStream_t stream) {
   return cudaGetLastError();
 }
 
+// Whether this build has code for the row: wgmma rows need sm_90a among the compiled architectures.
+template <int kConfig>
+constexpr bool built_for() {
+#if defined(TILEKERNELS_WITH_SM90A)
+  return true;
+#else
+  return !kTileConfigs[kConfig].wgmma_scores;
+#endif
+}
+
 template <int kConfig, MathMode kMath, int kHeadDim>
 void register_if_matching() {
-  if constexpr (kTileConfigs[kConfig].math == kMath && kTileConfigs[kConfig].head_dim == kHeadDim) {
+  if constexpr (kTileConfigs[kConfig].math == kMath && kTileConfigs[kConfig].head_dim == kHeadDim &&
+                built_for<kConfig>()) {
     Registry::instance().add(kConfig, kDefaultVariant, &launch_config<kConfig>);
   }
 }

@@ -17,6 +17,7 @@
 #include "kernels/attention/smem_layout.cuh"
 #include "kernels/ptx/cp_async.cuh"
 #include "kernels/ptx/ex2.cuh"
+#include "kernels/ptx/wgmma.cuh"
 
 namespace tilekernels::attention::detail {
 
@@ -146,8 +147,11 @@ struct SlotRing {
 
   // The oldest outstanding job has landed for everyone (wait + barrier), and the slot consumed in
   // the previous step is free again, so the next job refills it. Returns this step's slot.
+  // kAsyncProxyReads: wgmma reads the slot, so each thread fences its copies for the async proxy.
+  template <bool kAsyncProxyReads = false>
   __device__ __forceinline__ const unsigned char* begin_step() {
     ptx::cp_async_wait<S::kStages - 2>();
+    if constexpr (kAsyncProxyReads) ptx::fence_proxy_async_shared();
     __syncthreads();
     issue_next();
     return smem + consumed.index * S::kSlotBytes;
