@@ -85,7 +85,7 @@ std::string attention_table() {
                        .add("warps", c.warps)
                        .add("stages", c.stages)
                        .add("max_seq_k", c.max_seq_k)
-                       .add("wgmma_scores", c.wgmma_scores)
+                       .add("wgmma", c.wgmma)
                        .add("min_arch", c.min_arch)
                        .add("threads", c.threads())
                        .add("smem_bytes", c.smem_bytes)

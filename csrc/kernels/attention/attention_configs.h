@@ -47,12 +47,12 @@ struct TileConfig {
   bool q_in_regs; // kRegister: Q fragments loaded into registers once
   int min_arch;   // lowest SM architecture it may run on (e.g. 80)
   int smem_bytes; // dynamic shared memory the kernel asks for (exactly)
-  // kTwoPhase: S = Q K^T by Hopper wgmma (sm_90a builds, arch 90 only): warp w owns score rows
-  // [16 w, 16 w + 16) and all block_kv keys in phase 1; phase 2 keeps the warps_m grid.
-  bool wgmma_scores = false;
+  // kTwoPhase on Hopper wgmma (sm_90a builds, arch 90 only): warp w owns rows [16 w, 16 w + 16) with
+  // all block_kv keys of S (phase 1) and all o_chunk columns of O (phase 2); warps_m is unused.
+  bool wgmma = false;
 
   constexpr int threads() const { return 32 * warps; }
-  constexpr bool supports_arch(int arch) const { return min_arch <= arch && (!wgmma_scores || arch == 90); }
+  constexpr bool supports_arch(int arch) const { return min_arch <= arch && (!wgmma || arch == 90); }
   constexpr int warps_n() const { return warps / warps_m; }
   // Whether this configuration can run a problem with these sizes (head_dim and the device aside).
   constexpr bool supports_seq_k(int64_t seq_k) const { return max_seq_k == 0 || seq_k <= max_seq_k; }
@@ -94,14 +94,13 @@ inline constexpr int split_d_smem(MathMode math, int d, int bq, int bkv, int war
 }
 
 // slots, P [bq][max_seq_k], row reduction [warps_n][bq], per-block row maxima [max_seq_k / bkv][bq],
-// final row maxima [bq] (floats). With wgmma scores the row reduction is [1][bq] (phase 1 gives each
-// warp whole rows) and the rows' 1 / l [bq] follows (phase 2's warps own other rows).
+// final row maxima [bq] (floats). On wgmma the row reduction is [1][bq]: each warp owns whole rows.
 inline constexpr int two_phase_smem(MathMode math, int bq, int bkv, int warps, int warps_m, int stages, int dk,
-                                    int o_chunk, int pv_keys, int max_seq_k, bool wgmma_scores = false) {
+                                    int o_chunk, int pv_keys, int max_seq_k, bool wgmma = false) {
   const int e = math_mode_element_bytes(math);
-  const int reduction_rows = wgmma_scores ? 1 : warps / warps_m;
+  const int reduction_rows = wgmma ? 1 : warps / warps_m;
   return stages * split_slot(math, bq, bkv, dk, pv_keys, o_chunk) + tile_bytes(bq, max_seq_k, e) +
-         4 * (reduction_rows * bq + (max_seq_k / bkv) * bq + bq + (wgmma_scores ? bq : 0));
+         4 * (reduction_rows * bq + (max_seq_k / bkv) * bq + bq);
 }
 
 inline constexpr TileConfig reg(const char* name, MathMode math, int d, int bq, int bkv, int warps, int stages,
@@ -128,7 +127,7 @@ inline constexpr TileConfig two_phase_wgmma(const char* name, MathMode math, int
                                             int warps_m, int stages, int dk, int o_chunk, int pv_keys,
                                             int max_seq_k) {
   TileConfig c = two_phase(name, math, d, bq, bkv, warps, warps_m, stages, dk, o_chunk, pv_keys, max_seq_k, 90);
-  c.wgmma_scores = true;
+  c.wgmma = true;
   c.smem_bytes = two_phase_smem(math, bq, bkv, warps, warps_m, stages, dk, o_chunk, pv_keys, max_seq_k, true);
   return c;
 }
@@ -160,7 +159,7 @@ inline constexpr TileConfig kTileConfigs[] = {
     config_detail::reg(P "_d256_q128_kv64_w8_s2", M, 256, 128, 64, 8, 2, false, 90), /* d256 on H100 */            \
     config_detail::reg(P "_d256_q64_kv32_w4_s2",  M, 256, 64,  32, 4, 2, false, 80),                               \
     /* two_phase (seq_k <= 512, preferred there): name math d bq bkv w wm st dk oc pvk maxk arch; the wgmma   */ \
-    /* rows (scores by Hopper wgmma, H100 only; kb97) come first, with 4 stages (their reduction is smaller). */ \
+    /* rows (both products on Hopper wgmma, H100 only; kb97) come first, with 4 stages (smaller reduction).  */ \
     config_detail::two_phase_wgmma(P "_d512_2p_wgmma_q128_s4", M, 512, 128, 256, 8, 2, 4, 32, 256, 32, 512),       \
     config_detail::two_phase(P "_d512_2p_q128_k512",  M, 512,  128, 256, 8, 2, 3, 32, 256, 32, 512, 90),           \
     config_detail::two_phase(P "_d512_2p_q64_k512",   M, 512,  64,  128, 8, 2, 2, 32, 256, 32, 512, 80),           \

@@ -18,74 +18,71 @@
 #include "kernels/attention/kernel_common.cuh"
 #include "kernels/attention/split_common.cuh"
 #include "kernels/attention/tile_io.cuh"
-#include "kernels/attention/wgmma_scores.cuh"
+#include "kernels/attention/two_phase_wgmma.cuh"
 #include "kernels/ptx/ex2.cuh"
 
 namespace tilekernels::attention::detail {
 
-// The score product's warp grid: the row's own (the split kernels' s_step), or wgmma's.
-template <int kConfig, bool kWgmma = kTileConfigs[kConfig].wgmma_scores>
-struct ScoreShape {
+// The warp grid of the products: the row's warps_m x warps_n (mma.sync), or wgmma's warps x 1.
+template <int kConfig, bool kWgmma = kTileConfigs[kConfig].wgmma>
+struct ProductShape {
   using type = SplitShape<kConfig>;
 };
 template <int kConfig>
-struct ScoreShape<kConfig, true> {
-  using type = WgmmaScoreShape<kConfig>;
+struct ProductShape<kConfig, true> {
+  using type = WgmmaShape<kConfig>;
 };
 
 template <int kConfig>
 struct TwoPhaseKernel {
-  using S = SplitShape<kConfig>;
-  using P1 = typename ScoreShape<kConfig>::type;
+  using S = typename ProductShape<kConfig>::type;  // the shape both phases work in
   using Op = typename S::Op;
   using T = typename S::T;
-  static constexpr bool kWgmmaScores = S::kCfg.wgmma_scores;
+  static constexpr bool kWgmma = S::kCfg.wgmma;
   static constexpr int kMaxBlocks = S::kPCols / S::kBKV;
-  static constexpr int kBlockMaxOffset = S::kRedOffset + 4 * P1::kWN * S::kBQ;  // float [kMaxBlocks][kBQ]
+  static constexpr int kBlockMaxOffset = S::kRedOffset + 4 * S::kWN * S::kBQ;  // float [kMaxBlocks][kBQ]
   static constexpr int kFinalMaxOffset = kBlockMaxOffset + 4 * kMaxBlocks * S::kBQ;  // float [kBQ]
-  static constexpr int kInvLOffset = kFinalMaxOffset + 4 * S::kBQ;  // float [kBQ], wgmma scores only
-  static constexpr int kSmemBytes = kInvLOffset + (kWgmmaScores ? 4 * S::kBQ : 0);
+  static constexpr int kSmemBytes = kFinalMaxOffset + 4 * S::kBQ;
   static constexpr int kThreads = S::kThreads;
   static_assert(S::kCfg.kernel == Kernel::kTwoPhase, "not a kTwoPhase configuration");
   static_assert(kSmemBytes == S::kCfg.smem_bytes, "attention_configs.h disagrees with the kernel's layout");
 
-  // Phase 1 in the warp grid of Shape (warp (wm, wn)): S block by block, each block's softmax into
-  // P, the block maxima, the final row maxima and 1 / l of the rows this thread owns there (lse too).
-  template <class Shape, class Ring>
+  // Phase 1: S block by block, each block's softmax into P, the block maxima, the final row maxima,
+  // and 1 / l (and lse) of the rows this thread owns.
+  template <class Ring>
   __device__ __forceinline__ static void phase_one(const SplitCta<S>& cta, const KernelArgs& args, Ring& ring,
                                                    unsigned char* p_tile, float* red, float* block_max,
-                                                   float* final_max, int wm, int wn,
-                                                   float (&inv_l)[Shape::kMS][2]) {
-    const int lane = cta.lane, g = cta.g, t = cta.t;
-    RowState<Shape> st;
+                                                   float* final_max, float (&inv_l)[S::kMS][2]) {
+    const int lane = cta.lane, wm = cta.wm, wn = cta.wn, g = cta.g, t = cta.t;
+    RowState<S> st;
     st.init();
     for (int blk = 0; blk < cta.num_blocks; ++blk) {
-      float s[Shape::kMS][Shape::kNTS][4];
+      float s[S::kMS][S::kNTS][4];
 #pragma unroll
-      for (int mi = 0; mi < Shape::kMS; ++mi) {
+      for (int mi = 0; mi < S::kMS; ++mi) {
 #pragma unroll
-        for (int nt = 0; nt < Shape::kNTS; ++nt) {
+        for (int nt = 0; nt < S::kNTS; ++nt) {
 #pragma unroll
           for (int i = 0; i < 4; ++i) s[mi][nt][i] = 0.0f;
         }
       }
       for (int dc = 0; dc < cta.num_d; ++dc) {
-        if constexpr (kWgmmaScores) {
-          s_step_wgmma<Shape>(s, ring.template begin_step<true>(), wm, lane);
+        if constexpr (kWgmma) {
+          s_step_wgmma<S>(s, ring.template begin_step<true>(), wm, lane);
         } else {
-          s_step<Shape>(s, ring.begin_step(), wm, wn, lane);
+          s_step<S>(s, ring.begin_step(), wm, wn, lane);
         }
         ring.end_step();
       }
-      float alpha[Shape::kMS][2], m_used[Shape::kMS][2];  // alpha: the rescale lives in the block maxima
-      softmax_block<Shape>(s, st, red, alpha, m_used, p_tile, blk * S::kBKV, blk * S::kBKV, cta.q0, cta.seq_k,
+      float alpha[S::kMS][2], m_used[S::kMS][2];  // alpha: the rescale lives in the block maxima
+      softmax_block<S>(s, st, red, alpha, m_used, p_tile, blk * S::kBKV, blk * S::kBKV, cta.q0, cta.seq_k,
                            args.p.causal, args.scale_log2, wm, wn, g, t);
       if (wn == 0 && t == 0) {
 #pragma unroll
-        for (int mi = 0; mi < Shape::kMS; ++mi) {
+        for (int mi = 0; mi < S::kMS; ++mi) {
 #pragma unroll
           for (int hf = 0; hf < 2; ++hf) {
-            block_max[blk * S::kBQ + wm * Shape::kRS + mi * 16 + g + 8 * hf] = m_used[mi][hf];
+            block_max[blk * S::kBQ + wm * S::kRS + mi * 16 + g + 8 * hf] = m_used[mi][hf];
           }
         }
       }
@@ -95,14 +92,14 @@ struct TwoPhaseKernel {
     __syncthreads();
     if (wn == 0 && t == 0) {
 #pragma unroll
-      for (int mi = 0; mi < Shape::kMS; ++mi) {
+      for (int mi = 0; mi < S::kMS; ++mi) {
 #pragma unroll
         for (int hf = 0; hf < 2; ++hf) {
-          final_max[wm * Shape::kRS + mi * 16 + g + 8 * hf] = finite_max(st.m_run[mi][hf]);
+          final_max[wm * S::kRS + mi * 16 + g + 8 * hf] = finite_max(st.m_run[mi][hf]);
         }
       }
     }
-    finish_rows<Shape>(st, red, inv_l, cta.head.lse, cta.q0, cta.seq_q, wm, wn, g, t);  // publishes final_max
+    finish_rows<S>(st, red, inv_l, cta.head.lse, cta.q0, cta.seq_q, wm, wn, g, t);  // publishes final_max
   }
 
   __device__ __forceinline__ static void run(const KernelArgs& args) {
@@ -123,7 +120,6 @@ struct TwoPhaseKernel {
     float* red = reinterpret_cast<float*>(smem + S::kRedOffset);
     float* block_max = reinterpret_cast<float*>(smem + kBlockMaxOffset);
     float* final_max = reinterpret_cast<float*>(smem + kFinalMaxOffset);
-    float* row_inv_l = reinterpret_cast<float*>(smem + kInvLOffset);
 
     // Producer: phase 0 walks (key block a, d piece b), phase 1 (O chunk a, V piece b), one slot per
     // job, without divisions.
@@ -149,18 +145,9 @@ struct TwoPhaseKernel {
     };
     auto ring = make_slot_ring<S>(smem, issue);
 
-    // Phase 1: P row block, in the warp grid of the score product (P1).
+    // Phase 1: P row block.
     float inv_l[S::kMS][2];
-    if constexpr (kWgmmaScores) {
-      float inv_l1[P1::kMS][2];
-      phase_one<P1>(cta, args, ring, p_tile, red, block_max, final_max, tid >> 5, 0, inv_l1);
-      if (t == 0) {  // phase 2's warps own other rows: 1 / l goes through shared memory
-#pragma unroll
-        for (int hf = 0; hf < 2; ++hf) row_inv_l[(tid >> 5) * 16 + g + 8 * hf] = inv_l1[0][hf];
-      }
-    } else {
-      phase_one<S>(cta, args, ring, p_tile, red, block_max, final_max, wm, wn, inv_l);
-    }
+    phase_one(cta, args, ring, p_tile, red, block_max, final_max, inv_l);
 
     // Rescale the P blocks before the last one to the final row max (factor <= 1; blocks whose rows
     // were all masked hold zeros and keep them).
@@ -199,14 +186,7 @@ struct TwoPhaseKernel {
         }
       }
     }
-    __syncthreads();  // rescaled P (and with wgmma scores 1 / l) visible to every warp
-    if constexpr (kWgmmaScores) {
-#pragma unroll
-      for (int mi = 0; mi < S::kMS; ++mi) {
-#pragma unroll
-        for (int hf = 0; hf < 2; ++hf) inv_l[mi][hf] = row_inv_l[wm * S::kRS + mi * 16 + g + 8 * hf];
-      }
-    }
+    __syncthreads();  // rescaled P visible to every warp
 
     // Phase 2: O chunk by chunk.
     for (int oc = 0; oc < num_o; ++oc) {
@@ -220,7 +200,11 @@ struct TwoPhaseKernel {
         }
       }
       for (int kb = 0; kb < num_kb; ++kb) {
-        pv_step<S>(o, p_tile, kb * S::kKB, ring.begin_step(), wm, wn, lane);
+        if constexpr (kWgmma) {
+          pv_step_wgmma<S>(o, p_tile, kb * S::kKB, ring.template begin_step<true>(), wm, lane);
+        } else {
+          pv_step<S>(o, p_tile, kb * S::kKB, ring.begin_step(), wm, wn, lane);
+        }
         ring.end_step();
       }
       store_rows<T>(head.out, p.out_row_stride, o, inv_l, q0 + wm * S::kRS, seq_q, oc * S::kDO + wn * S::kCO,
@@ -231,7 +215,7 @@ struct TwoPhaseKernel {
 
 template <int kConfig>
 __global__ void __launch_bounds__(TwoPhaseKernel<kConfig>::kThreads, 1) two_phase_fwd_kernel(const KernelArgs args) {
-  if constexpr (kTileConfigs[kConfig].wgmma_scores) {
+  if constexpr (kTileConfigs[kConfig].wgmma) {
 #if defined(__CUDA_ARCH_FEAT_SM90_ALL)
     TwoPhaseKernel<kConfig>::run(args);
 #endif

@@ -137,7 +137,7 @@ constexpr bool built_for() {
 #if defined(TILEKERNELS_WITH_SM90A)
   return true;
 #else
-  return !kTileConfigs[kConfig].wgmma_scores;
+  return !kTileConfigs[kConfig].wgmma;
 #endif
 }
 

@@ -20,6 +20,10 @@ enum class Access : int {
   // 32-bit elements read 4 bytes at a time at (row 2t or 2t + 1, word g) of an 8-word group
   // (the [k][n] B operand, V): the rows a warp reads are 0, 2, 4, 6 (or 1, 3, 5, 7) apart.
   kColumns = 2,
+  // 16-bit tiles read by wgmma as an MN-major operand with the 128-byte swizzle (V of the two-phase
+  // wgmma rows): rows are cut into 128-byte segments, segment s of all rows stored together (rows
+  // 128 bytes apart, the chunk XORed with row % 8), segments kRows * 128 bytes apart.
+  kSegments128 = 3,
 };
 
 // Chunks between consecutive rows.
@@ -40,6 +44,8 @@ __host__ __device__ constexpr int swizzle_chunk(int row, int chunk, int chunks, 
       return chunks == 4 ? chunk ^ (((row >> 1) & 1) << 1) : chunk ^ ((row & 3) << 1);
     case Access::kColumns:
       return chunk ^ (((row >> 1) & 3) << 1);
+    case Access::kSegments128:
+      return chunk ^ (row & 7);  // within the segment; TileLayout places the segments
   }
   return chunk;
 }
@@ -49,6 +55,7 @@ __host__ __device__ constexpr bool layout_supported(int chunks, Access access) {
     case Access::kLdmatrix: return chunks >= 1;
     case Access::kPairs: return chunks % 8 == 0 || chunks == 4;
     case Access::kColumns: return chunks % 8 == 0;
+    case Access::kSegments128: return chunks % 8 == 0;
   }
   return false;
 }
@@ -66,7 +73,11 @@ struct TileLayout {
 
   // Byte offset of logical chunk `chunk` of row `row`.
   __host__ __device__ static constexpr uint32_t chunk_offset(int row, int chunk) {
-    return static_cast<uint32_t>((row * kStride + swizzle_chunk(row, chunk, kChunks, kAccess)) * 16);
+    if constexpr (kAccess == Access::kSegments128) {
+      return static_cast<uint32_t>(((chunk / 8) * kRows + row) * 128 + swizzle_chunk(row, chunk % 8, 8, kAccess) * 16);
+    } else {
+      return static_cast<uint32_t>((row * kStride + swizzle_chunk(row, chunk, kChunks, kAccess)) * 16);
+    }
   }
   // chunk_offset(row0 + lr, 2 * j + lc) for row0 % 8 == 0: the swizzle only sees row % 8 and the low
   // three chunk bits, so this is a lane-constant part (one of four, by j % 4) plus compile-time

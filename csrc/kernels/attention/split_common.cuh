@@ -50,7 +50,8 @@ struct SplitShape {
 
   using QL = TileLayout<kBQ, kDK, kE, Op::kAccessA>;
   using KL = TileLayout<kBKV, kDK, kE, Op::kAccessNK>;
-  using VL = TileLayout<kKB, kDO, kE, Op::kAccessKN>;
+  // wgmma rows read V as an MN-major shared-memory operand, the others with ldmatrix.trans.
+  using VL = TileLayout<kKB, kDO, kE, kCfg.wgmma ? Access::kSegments128 : Op::kAccessKN>;
   using PL = TileLayout<kBQ, kPCols, kE, Op::kAccessA>;
   static constexpr int kSlotBytes =
       QL::kBytes + KL::kBytes > VL::kBytes ? QL::kBytes + KL::kBytes : VL::kBytes;

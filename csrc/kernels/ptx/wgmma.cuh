@@ -6,22 +6,31 @@
 
 namespace tilekernels::ptx {
 
-// Descriptor of a K-major operand tile stored as rows of 128 bytes with the 128-byte swizzle (16-byte
-// chunk c of row r at r * 128 + ((c ^ (r % 8)) * 16), 1024-byte aligned): eight-row groups 1024 bytes
-// apart (the stride byte offset); the leading byte offset is unused by this layout. Stepping k inside
-// the row adds the step's byte offset to `smem_addr`: the hardware swizzles the final address.
-__device__ __forceinline__ uint64_t wgmma_sw128_desc(uint32_t smem_addr) {
-  constexpr uint64_t kLeadingBytes = 16, kStrideBytes = 1024, kSwizzle128 = 1;
-  return static_cast<uint64_t>((smem_addr & 0x3FFFF) >> 4) | ((kLeadingBytes >> 4) << 16) |
-         ((kStrideBytes >> 4) << 32) | (kSwizzle128 << 62);
+// Shared-memory matrix descriptor: start address, leading and stride byte offsets (the meaning of
+// each depends on the operand's major-ness and swizzle, PTX ISA "Matrix Descriptor Format"), and the
+// swizzle mode (1: 128-byte, 2: 64-byte). The tile must be aligned to its swizzle's repeat (1024 or
+// 512 bytes): the hardware swizzles the final address, so stepping inside a swizzled row just adds
+// the step's byte offset to `smem_addr`.
+__device__ __forceinline__ uint64_t wgmma_desc(uint32_t smem_addr, uint32_t leading_bytes, uint32_t stride_bytes,
+                                               uint32_t swizzle_mode) {
+  return static_cast<uint64_t>((smem_addr & 0x3FFFF) >> 4) | (static_cast<uint64_t>(leading_bytes >> 4) << 16) |
+         (static_cast<uint64_t>(stride_bytes >> 4) << 32) | (static_cast<uint64_t>(swizzle_mode) << 62);
 }
 
-// The same for rows of 64 bytes with the 64-byte swizzle (chunk c of row r at r * 64 +
-// ((c ^ ((r / 2) % 4)) * 16), 512-byte aligned): eight-row groups 512 bytes apart.
-__device__ __forceinline__ uint64_t wgmma_sw64_desc(uint32_t smem_addr) {
-  constexpr uint64_t kLeadingBytes = 16, kStrideBytes = 512, kSwizzle64 = 2;
-  return static_cast<uint64_t>((smem_addr & 0x3FFFF) >> 4) | ((kLeadingBytes >> 4) << 16) |
-         ((kStrideBytes >> 4) << 32) | (kSwizzle64 << 62);
+// A K-major tile of 128-byte rows with the 128-byte swizzle (16-byte chunk c of row r at r * 128 +
+// ((c ^ (r % 8)) * 16)): eight-row groups 1024 bytes apart; the leading offset is unused.
+__device__ __forceinline__ uint64_t wgmma_sw128_desc(uint32_t smem_addr) { return wgmma_desc(smem_addr, 16, 1024, 1); }
+
+// A K-major tile of 64-byte rows with the 64-byte swizzle (chunk c of row r at r * 64 +
+// ((c ^ ((r / 2) % 4)) * 16)): eight-row groups 512 bytes apart.
+__device__ __forceinline__ uint64_t wgmma_sw64_desc(uint32_t smem_addr) { return wgmma_desc(smem_addr, 16, 512, 2); }
+
+// An MN-major tile with the 128-byte swizzle: each k row holds 64 consecutive 16-bit MN elements in
+// 128 bytes (chunk c of k row r at r * 128 + ((c ^ (r % 8)) * 16)), eight k rows form a 1024-byte
+// group, groups `k_group_bytes` apart along k, and 64-element MN segments `segment_bytes` apart.
+__device__ __forceinline__ uint64_t wgmma_sw128_mn_desc(uint32_t smem_addr, uint32_t segment_bytes,
+                                                        uint32_t k_group_bytes) {
+  return wgmma_desc(smem_addr, segment_bytes, k_group_bytes, 1);
 }
 
 // Orders this warpgroup's register writes (accumulators, A fragments) before the wgmma that read them.
@@ -114,25 +123,25 @@ __device__ __forceinline__ void wgmma_m64n256k8_tf32_rs(float (&d)[128], const u
 }
 
 // d[128] (+)= a * b for a 64x256 fp32 tile of fp16 (kBf16: bf16) products: a is 64x16 from registers
-// (each warp 16 rows, the mma.m16n8k16 A fragment layout), b is 16x256 from the K-major tile `b_desc`
-// describes (not transposed). scale_d == 0 overwrites d instead of accumulating.
-template <bool kBf16>
+// (each warp 16 rows, the mma.m16n8k16 A fragment layout), b is 16x256 from the tile `b_desc`
+// describes, K-major (kTransB = 0) or N-major (1). scale_d == 0 overwrites d instead of accumulating.
+template <bool kBf16, int kTransB>
 __device__ __forceinline__ void wgmma_m64n256k16_f16_rs(float (&d)[128], const uint32_t (&a)[4], uint64_t b_desc,
                                                         int scale_d) {
   if constexpr (kBf16) {
     asm volatile(
         "{\n.reg .pred p;\nsetp.ne.b32 p, %133, 0;\n"
         "wgmma.mma_async.sync.aligned.m64n256k16.f32.bf16.bf16 {" TILEKERNELS_WGMMA_D128_PLACES "}, "
-        "{%128, %129, %130, %131}, %132, p, 1, 1, 0;\n}\n"
+        "{%128, %129, %130, %131}, %132, p, 1, 1, %134;\n}\n"
         : TILEKERNELS_WGMMA_D128_OUTPUTS(d)
-        : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "l"(b_desc), "r"(scale_d));
+        : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "l"(b_desc), "r"(scale_d), "n"(kTransB));
   } else {
     asm volatile(
         "{\n.reg .pred p;\nsetp.ne.b32 p, %133, 0;\n"
         "wgmma.mma_async.sync.aligned.m64n256k16.f32.f16.f16 {" TILEKERNELS_WGMMA_D128_PLACES "}, "
-        "{%128, %129, %130, %131}, %132, p, 1, 1, 0;\n}\n"
+        "{%128, %129, %130, %131}, %132, p, 1, 1, %134;\n}\n"
         : TILEKERNELS_WGMMA_D128_OUTPUTS(d)
-        : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "l"(b_desc), "r"(scale_d));
+        : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "l"(b_desc), "r"(scale_d), "n"(kTransB));
   }
 }
 
