@@ -15,6 +15,7 @@
 #include "kernels/attention/fwd_split_d.cuh"
 #include "kernels/attention/fwd_two_phase.cuh"
 #include "kernels/attention/kernel_common.cuh"
+#include "kernels/common/build_archs.h"
 
 namespace tilekernels::attention::detail {
 
@@ -131,20 +132,11 @@ cudaError_t launch_config(const Params& p, cudaStream_t stream) {
   return cudaGetLastError();
 }
 
-// Whether this build has code for the row: wgmma rows need sm_90a among the compiled architectures.
-template <int kConfig>
-constexpr bool built_for() {
-#if defined(TILEKERNELS_WITH_SM90A)
-  return true;
-#else
-  return !kTileConfigs[kConfig].wgmma;
-#endif
-}
-
+// wgmma rows have code only in builds that include sm_90a.
 template <int kConfig, MathMode kMath, int kHeadDim>
 void register_if_matching() {
   if constexpr (kTileConfigs[kConfig].math == kMath && kTileConfigs[kConfig].head_dim == kHeadDim &&
-                built_for<kConfig>()) {
+                (kBuiltForSm90a || !kTileConfigs[kConfig].wgmma)) {
     Registry::instance().add(kConfig, kDefaultVariant, &launch_config<kConfig>);
   }
 }

@@ -146,6 +146,36 @@ __device__ __forceinline__ void add_rounded(float (&d)[4], const float (&step)[4
   for (int i = 0; i < 4; ++i) d[i] += step[i];
 }
 
+// What the fp32 operands share: their elements, and the kPairs loads of A (lane (g, t) reads columns
+// 2t, 2t + 1 of rows g and g + 8) and of an [n][k] B pair (columns 2t, 2t + 1 of n rows g and 8 + g),
+// each handed to the operand's make_a / make_b, which decide the fragments.
+template <class Derived>
+struct Fp32PairLoads {
+  using Elem = float;
+  static constexpr int kElemBytes = 4;
+  static constexpr int kK = 8;
+  static constexpr Access kAccessA = Access::kPairs;
+  static constexpr Access kAccessNK = Access::kPairs;
+
+  template <class L, class A>
+  __device__ __forceinline__ static void load_a(A& a, const unsigned char* tile, int row0, int col0, int lane) {
+    const int g = lane >> 2, t = lane & 3;
+    const float2 lo = *reinterpret_cast<const float2*>(tile + L::offset(row0 + g, col0 + 2 * t));
+    const float2 hi = *reinterpret_cast<const float2*>(tile + L::offset(row0 + g + 8, col0 + 2 * t));
+    Derived::make_a(a, lo.x, lo.y, hi.x, hi.y);
+  }
+
+  template <class L, class B>
+  __device__ __forceinline__ static void load_b_nk(B (&b)[2], const unsigned char* tile, int n0, int k0, int lane) {
+    const int g = lane >> 2, t = lane & 3;
+#pragma unroll
+    for (int i = 0; i < 2; ++i) {
+      const float2 y = *reinterpret_cast<const float2*>(tile + L::offset(n0 + 8 * i + g, k0 + 2 * t));
+      Derived::make_b(b[i], y.x, y.y);
+    }
+  }
+};
+
 // fp32 operands: m16n8k8 TF32. Inside one k8 step the k index is permuted: mma k t <-> column 2t and
 // mma k t + 4 <-> column 2t + 1 (the same permutation for A and B, so the product is unchanged), which
 // lets a lane read its two A (or NK B) elements with one 8-byte load.
@@ -157,13 +187,8 @@ __device__ __forceinline__ void add_rounded(float (&d)[4], const float (&step)[4
 // of |a b| per product: fp32-class results (about 1e-6 relative) at 2 tensor-core issues per k8 step
 // instead of the 3 of three TF32 products.
 template <bool kSplit>
-struct Fp32Operand {
-  using Elem = float;
-  static constexpr int kElemBytes = 4;
-  static constexpr int kK = 8;
+struct Fp32Operand : Fp32PairLoads<Fp32Operand<kSplit>> {
   static constexpr int kStepUnroll = kSplit ? 1 : 64;
-  static constexpr Access kAccessA = Access::kPairs;
-  static constexpr Access kAccessNK = Access::kPairs;
   static constexpr Access kAccessKN = Access::kColumns;
 
   struct A {
@@ -196,24 +221,6 @@ struct Fp32Operand {
     if constexpr (kSplit) {
       b.cross[0] = pack2<__nv_bfloat16>(y0, y1);
       b.cross[1] = pack2<__nv_bfloat16>(y0 - __uint_as_float(b.big[0]), y1 - __uint_as_float(b.big[1]));
-    }
-  }
-
-  template <class L>
-  __device__ __forceinline__ static void load_a(A& a, const unsigned char* tile, int row0, int col0, int lane) {
-    const int g = lane >> 2, t = lane & 3;
-    const float2 lo = *reinterpret_cast<const float2*>(tile + L::offset(row0 + g, col0 + 2 * t));
-    const float2 hi = *reinterpret_cast<const float2*>(tile + L::offset(row0 + g + 8, col0 + 2 * t));
-    make_a(a, lo.x, lo.y, hi.x, hi.y);
-  }
-
-  template <class L>
-  __device__ __forceinline__ static void load_b_nk(B (&b)[2], const unsigned char* tile, int n0, int k0, int lane) {
-    const int g = lane >> 2, t = lane & 3;
-#pragma unroll
-    for (int i = 0; i < 2; ++i) {
-      const float2 y = *reinterpret_cast<const float2*>(tile + L::offset(n0 + 8 * i + g, k0 + 2 * t));
-      make_b(b[i], y.x, y.y);
     }
   }
 
@@ -255,13 +262,8 @@ struct Operand<MathMode::kTf32x3> : Fp32Operand<true> {};
 // relative error e of p, and its 2^-19 * scale * sum |q k| made outputs of scale-1.7 D-64 causal
 // attention miss twice torch's error by 1.6x at worst (host emulation); this scheme stays below
 // 0.02x of that bound. P V keeps Fp32Operand<true>: its error is not amplified.
-struct Bf16x6Operand {
-  using Elem = float;
-  static constexpr int kElemBytes = 4;
-  static constexpr int kK = 8;
+struct Bf16x6Operand : Fp32PairLoads<Bf16x6Operand> {
   static constexpr int kStepUnroll = 1;
-  static constexpr Access kAccessA = Access::kPairs;
-  static constexpr Access kAccessNK = Access::kPairs;
 
   // One bf16 pair per piece: columns 2t, 2t + 1 of the k8 step, bf16 k 2t, 2t + 1 of either k16 half.
   struct Pieces {
@@ -289,25 +291,14 @@ struct Bf16x6Operand {
     return p;
   }
 
-  template <class L>
-  __device__ __forceinline__ static void load_a(A& a, const unsigned char* tile, int row0, int col0, int lane) {
-    const int g = lane >> 2, t = lane & 3;
-#pragma unroll
-    for (int h = 0; h < 2; ++h) {
-      const float2 x = *reinterpret_cast<const float2*>(tile + L::offset(row0 + g + 8 * h, col0 + 2 * t));
-      a.row[h] = split(x.x, x.y);
-    }
+  // x00, x01: row g, columns 2t, 2t + 1; x10, x11: row g + 8.
+  __device__ __forceinline__ static void make_a(A& a, float x00, float x01, float x10, float x11) {
+    a.row[0] = split(x00, x01);
+    a.row[1] = split(x10, x11);
   }
 
-  template <class L>
-  __device__ __forceinline__ static void load_b_nk(B (&b)[2], const unsigned char* tile, int n0, int k0, int lane) {
-    const int g = lane >> 2, t = lane & 3;
-#pragma unroll
-    for (int i = 0; i < 2; ++i) {
-      const float2 y = *reinterpret_cast<const float2*>(tile + L::offset(n0 + 8 * i + g, k0 + 2 * t));
-      b[i].col = split(y.x, y.y);
-    }
-  }
+  // y0, y1: column n = g, k = 2t, 2t + 1.
+  __device__ __forceinline__ static void make_b(B& b, float y0, float y1) { b.col = split(y0, y1); }
 
   // Smallest terms first, into a zeroed fragment (add_rounded).
   __device__ __forceinline__ static void mma(float (&d)[4], const A& a, const B& b) {

@@ -15,6 +15,7 @@
 #include "kernels/bmm/bmm_launch.h"
 #include "kernels/bmm/bmm_mma_sm80.cuh"
 #include "kernels/bmm/bmm_wgmma_sm90.cuh"
+#include "kernels/common/build_archs.h"
 
 namespace tilekernels::bmm::detail {
 
@@ -70,11 +71,7 @@ __global__ void __launch_bounds__(kTileConfigs[kConfig].threads(), kTileConfigs[
 // B is n-contiguous) and exists only in builds that include sm_90a.
 constexpr bool supports_layout(const TileConfig& config, bool a_k_major, bool b_k_major) {
   if (!config.is_wgmma()) return true;
-#if defined(TILEKERNELS_WITH_SM90A)
-  return a_k_major || b_k_major;
-#else
-  return false;
-#endif
+  return kBuiltForSm90a && (a_k_major || b_k_major);
 }
 
 // The problem a kernel body sees. wgmma rows with B n-contiguous swap the operands: A' = B^T
