@@ -47,8 +47,9 @@ struct TileConfig {
   bool q_in_regs; // kRegister: Q fragments loaded into registers once
   int min_arch;   // lowest SM architecture it may run on (e.g. 80)
   int smem_bytes; // dynamic shared memory the kernel asks for (exactly)
-  // kTwoPhase on Hopper wgmma (sm_90a builds, arch 90 only): warp w owns rows [16 w, 16 w + 16) with
-  // all block_kv keys of S (phase 1) and all o_chunk columns of O (phase 2); warps_m is unused.
+  // Hopper wgmma (sm_90a builds, arch 90 only). kRegister: warp w owns rows [16 w, 16 w + 16) and
+  // both products are warpgroup wgmma. kTwoPhase: warp w owns rows [16 w, 16 w + 16) with all block_kv
+  // keys of S (phase 1) and all o_chunk columns of O (phase 2); warps_m is unused.
   bool wgmma = false;
 
   constexpr int threads() const { return 32 * warps; }
@@ -109,6 +110,13 @@ inline constexpr TileConfig reg(const char* name, MathMode math, int d, int bq, 
           register_smem(math, d, bq, bkv, stages)};
 }
 
+// kRegister on Hopper wgmma (fwd_register_wgmma.cuh): one warpgroup per 64 query rows.
+inline constexpr TileConfig reg_wgmma(const char* name, MathMode math, int d, int bq, int bkv, int stages) {
+  TileConfig c = reg(name, math, d, bq, bkv, bq / 16, stages, false, 90);
+  c.wgmma = true;
+  return c;
+}
+
 inline constexpr TileConfig split_d(const char* name, MathMode math, int d, int bq, int bkv, int warps, int warps_m,
                                     int stages, int dk, int pv_keys, int min_arch) {
   return {name, Kernel::kSplitD, math, d, bq, bkv, warps, warps_m, stages, dk, d, pv_keys, 0, false, min_arch,
@@ -145,9 +153,19 @@ inline constexpr int kSmemLimitSm90 = 232448;
 // clang-format off
 inline constexpr TileConfig kTileConfigs[] = {
 #define TK_HALF_CONFIGS(P, M)                                                                                      \
+    /* register on wgmma (H100 only; first in the d128 / d256 groups): name  math d  bq  bkv st */            \
+    config_detail::reg_wgmma(P "_d128_wgmma_q128_kv128_s3", M, 128, 128, 128, 3), /* d128c, long8k_c */           \
+    config_detail::reg_wgmma(P "_d128_wgmma_q192_kv64_s2",  M, 128, 192, 64,  2), /* d128 */                      \
+    config_detail::reg_wgmma(P "_d128_wgmma_q128_kv128_s2", M, 128, 128, 128, 2),                                 \
+    config_detail::reg_wgmma(P "_d128_wgmma_q128_kv64_s2",  M, 128, 128, 64,  2),                                 \
+    config_detail::reg_wgmma(P "_d256_wgmma_q128_kv64_s2",  M, 256, 128, 64,  2), /* d256 */                      \
     /* register:  name                       math d    bq   bkv w  st qreg arch */                                  \
     config_detail::reg(P "_d64_q128_kv64_w4_s2",  M, 64,  128, 64, 4, 2, true,  80), /* d64 */                     \
     config_detail::reg(P "_d64_q256_kv64_w8_s2",  M, 64,  256, 64, 8, 2, true,  80), /* d64: K/V shared by 8 */    \
+    /* d64 on wgmma: short products next to the softmax (one exponential per 128 multiply-adds); slower */   \
+    config_detail::reg_wgmma(P "_d64_wgmma_q128_kv128_s2",  M, 64,  128, 128, 2),                                 \
+    config_detail::reg_wgmma(P "_d64_wgmma_q128_kv64_s3",   M, 64,  128, 64,  3),                                 \
+    config_detail::reg_wgmma(P "_d64_wgmma_q192_kv64_s3",   M, 64,  192, 64,  3),                                 \
     config_detail::reg(P "_d80_q128_kv64_w4_s2",  M, 80,  128, 64, 4, 2, false, 80),                               \
     config_detail::reg(P "_d96_q128_kv64_w4_s2",  M, 96,  128, 64, 4, 2, false, 80),                               \
     config_detail::reg(P "_d128_q128_kv64_w4_s2", M, 128, 128, 64, 4, 2, false, 80), /* d128 (FA2's tile) */    \

@@ -11,11 +11,11 @@
 
 #include "kernels/attention/attention_configs.h"
 #include "kernels/attention/kernel_common.cuh"
+#include "kernels/attention/online_softmax.cuh"
 #include "kernels/attention/operand.cuh"
 #include "kernels/attention/smem_layout.cuh"
 #include "kernels/attention/tile_io.cuh"
 #include "kernels/ptx/cp_async.cuh"
-#include "kernels/ptx/ex2.cuh"
 
 namespace tilekernels::attention::detail {
 
@@ -48,11 +48,6 @@ struct RegisterKernel {
   static_assert(kBKV % 16 == 0 && kD % 16 == 0, "block_kv and head_dim must be multiples of 16");
   static_assert(kStages >= 2, "the ring needs at least two stages");
   static_assert(kSmemBytes == kCfg.smem_bytes, "attention_configs.h disagrees with the kernel's layout");
-
-  // Lazy rescaling: the reference max of a row moves (and O, l are rescaled) only when a tile's max
-  // exceeds it by more than kLazyLog2, so p = exp2(s - ref) <= 2^kLazyLog2 (fine in fp16 / bf16 and
-  // fp32 sums); most tiles then skip the O rescale.
-  static constexpr float kLazyLog2 = 8.0f;
 
   __device__ __forceinline__ static void run(const KernelArgs& args) {
     extern __shared__ __align__(128) unsigned char smem[];
@@ -98,8 +93,6 @@ struct RegisterKernel {
     }
 
     float o[kMT][kDT][4];
-    float m_ref[kMT][2];  // reference max (base-2 logits) of rows g and g + 8; -inf until a key is seen
-    float l_run[kMT][2];  // sum of exp2(s - m_ref) over this lane's columns only (quad-reduced at the end)
 #pragma unroll
     for (int mi = 0; mi < kMT; ++mi) {
 #pragma unroll
@@ -107,17 +100,11 @@ struct RegisterKernel {
 #pragma unroll
         for (int i = 0; i < 4; ++i) o[mi][dt][i] = 0.0f;
       }
-      m_ref[mi][0] = m_ref[mi][1] = -INFINITY;
-      l_run[mi][0] = l_run[mi][1] = 0.0f;
     }
+    OnlineSoftmax<kMT, kNT, kDT> softmax(args.scale_log2);
     typename Op::A q_frag[kQInRegs ? kMT : 1][kQInRegs ? kKS : 1];
 
     const int warp_row0 = warp * 16 * kMT;  // within the tile
-    // The logits are s * c with c = scale * log2(e). For c > 0 the row max of s * c is c * (max of s),
-    // so p = exp2(fma(s, c, -max)); other scales multiply first and continue with c = 1.
-    const float scale_log2 = args.scale_log2;
-    const bool scale_positive = scale_log2 > 0.0f;
-    const float c = scale_positive ? scale_log2 : 1.0f;
 
     for (int j = 0; j < num_tiles; ++j) {
       ptx::cp_async_wait<kStages - 2>();  // tile j (and Q) landed for this thread's copies ...
@@ -175,84 +162,10 @@ struct RegisterKernel {
         }
       }
 
-      if (!scale_positive) {
-#pragma unroll
-        for (int mi = 0; mi < kMT; ++mi) {
-#pragma unroll
-          for (int nt = 0; nt < kNT; ++nt) {
-#pragma unroll
-            for (int i = 0; i < 4; ++i) s[mi][nt][i] *= scale_log2;
-          }
-        }
-      }
-      // Mask keys past seq_k and (causal) keys after the row.
+      // Mask keys past seq_k and (causal) keys after the row; S becomes P.
       const int kv0 = j * kBKV;
       const bool needs_mask = kv0 + kBKV > seq_k || (causal && kv0 + kBKV - 1 > q0);
-      if (needs_mask) {
-#pragma unroll
-        for (int mi = 0; mi < kMT; ++mi) {
-#pragma unroll
-          for (int nt = 0; nt < kNT; ++nt) {
-#pragma unroll
-            for (int i = 0; i < 4; ++i) {
-              const int row = q0 + warp_row0 + mi * 16 + g + ((i >> 1) << 3);
-              const int col = kv0 + nt * 8 + 2 * t + (i & 1);
-              if (col >= seq_k || (causal && col > row)) s[mi][nt][i] = -INFINITY;
-            }
-          }
-        }
-      }
-
-      // Online softmax with a lazily moved reference max.
-      float tile_max[kMT][2];
-      bool grows = false;
-#pragma unroll
-      for (int mi = 0; mi < kMT; ++mi) {
-#pragma unroll
-        for (int hf = 0; hf < 2; ++hf) {
-          float mx = -INFINITY;
-#pragma unroll
-          for (int nt = 0; nt < kNT; ++nt) mx = fmaxf(mx, fmaxf(s[mi][nt][2 * hf], s[mi][nt][2 * hf + 1]));
-          tile_max[mi][hf] = quad_max(mx) * c;
-          grows |= tile_max[mi][hf] > m_ref[mi][hf] + kLazyLog2;
-        }
-      }
-      if (__any_sync(0xffffffffu, grows)) {
-#pragma unroll
-        for (int mi = 0; mi < kMT; ++mi) {
-#pragma unroll
-          for (int hf = 0; hf < 2; ++hf) {
-            const float m_new = fmaxf(m_ref[mi][hf], tile_max[mi][hf]);
-            // 0 while the row has seen no key (m_ref = -inf): its l and O are still 0.
-            const float alpha = ptx::ex2_approx(m_ref[mi][hf] - finite_max(m_new));
-            m_ref[mi][hf] = m_new;
-            l_run[mi][hf] *= alpha;
-#pragma unroll
-            for (int dt = 0; dt < kDT; ++dt) {
-              o[mi][dt][2 * hf] *= alpha;
-              o[mi][dt][2 * hf + 1] *= alpha;
-            }
-          }
-        }
-      }
-#pragma unroll
-      for (int mi = 0; mi < kMT; ++mi) {
-#pragma unroll
-        for (int hf = 0; hf < 2; ++hf) {
-          const float neg_m = -finite_max(m_ref[mi][hf]);
-          float sum = 0.0f;
-#pragma unroll
-          for (int nt = 0; nt < kNT; ++nt) {
-#pragma unroll
-            for (int e = 0; e < 2; ++e) {
-              const float pe = ptx::ex2_approx(fmaf(s[mi][nt][2 * hf + e], c, neg_m));
-              s[mi][nt][2 * hf + e] = pe;
-              sum += pe;
-            }
-          }
-          l_run[mi][hf] += sum;
-        }
-      }
+      softmax.step(s, o, q0 + warp_row0, kv0, seq_k, causal, needs_mask, g, t);
 
       // O += P V, P straight from the S accumulators.
 #pragma unroll
@@ -273,20 +186,9 @@ struct RegisterKernel {
       }
     }
 
-    // Epilogue: O / l, and lse = ln(sum exp(scale * s)) = (m_ref + log2 l) * ln 2.
+    // Epilogue: O / l, and lse.
     float inv_l[kMT][2];
-#pragma unroll
-    for (int mi = 0; mi < kMT; ++mi) {
-#pragma unroll
-      for (int hf = 0; hf < 2; ++hf) {
-        const float l = quad_sum(l_run[mi][hf]);
-        inv_l[mi][hf] = inverse_sum(l);
-        const int row = q0 + warp_row0 + mi * 16 + g + 8 * hf;
-        if (row < seq_q && t == 0 && head.lse != nullptr) {
-          head.lse[row] = l > 0.0f ? (m_ref[mi][hf] + log2f(l)) * kLn2 : -INFINITY;
-        }
-      }
-    }
+    softmax.finish(inv_l, head.lse, q0 + warp_row0, seq_q, g, t);
     store_rows<T>(head.out, p.out_row_stride, o, inv_l, q0 + warp_row0, seq_q, 0, head_dim, g, t);
   }
 };

@@ -12,6 +12,7 @@
 #include "kernels/attention/attention_configs.h"
 #include "kernels/attention/attention_launch.h"
 #include "kernels/attention/fwd_register.cuh"
+#include "kernels/attention/fwd_register_wgmma.cuh"
 #include "kernels/attention/fwd_split_d.cuh"
 #include "kernels/attention/fwd_two_phase.cuh"
 #include "kernels/attention/kernel_common.cuh"
@@ -22,7 +23,9 @@ namespace tilekernels::attention::detail {
 template <int kConfig>
 constexpr auto kernel_function() {
   constexpr Kernel kind = kTileConfigs[kConfig].kernel;
-  if constexpr (kind == Kernel::kRegister) {
+  if constexpr (kind == Kernel::kRegister && kTileConfigs[kConfig].wgmma) {
+    return &register_wgmma_fwd_kernel<kConfig>;
+  } else if constexpr (kind == Kernel::kRegister) {
     return &register_fwd_kernel<kConfig>;
   } else if constexpr (kind == Kernel::kSplitD) {
     return &split_d_fwd_kernel<kConfig>;

@@ -48,7 +48,7 @@ template <class S, int kSteps, int kTransB, class Desc>
 __device__ __forceinline__ void wgmma_steps(float (&d)[128], typename S::Op::A (&a)[kSteps], Desc b_desc) {
   ptx::wgmma_fence();
 #pragma unroll
-  for (int kk = 0; kk < kSteps; ++kk) ptx::wgmma_m64n256k16_f16_rs<S::kBf16, kTransB>(d, a[kk].r, b_desc(kk), 1);
+  for (int kk = 0; kk < kSteps; ++kk) ptx::wgmma_m64k16_f16_rs<256, S::kBf16, kTransB>(d, a[kk].r, b_desc(kk), 1);
   ptx::wgmma_commit();
   ptx::wgmma_wait<0>();
 #pragma unroll

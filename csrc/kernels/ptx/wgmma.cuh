@@ -82,16 +82,37 @@ __device__ __forceinline__ void wgmma_m64n128k8_tf32_rs(float (&d)[64], const ui
       : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "l"(b_desc), "r"(scale_d));
 }
 
-// The 128 accumulator operands of an m64n256 fp32 wgmma (a 64 x 256 tile over 128 threads): their
-// place holders in the instruction text and the matching asm output list.
+// The accumulator operands of an m64nN fp32 wgmma (a 64 x N tile over 128 threads: N / 2 each): their
+// place holders in the instruction text and the matching asm output list, for N = 64, 128, 256.
+#define TILEKERNELS_WGMMA_D32_PLACES \
+  "%0, %1, %2, %3, %4, %5, %6, %7, %8, %9, %10, %11, %12, %13, %14, %15, %16, %17, %18, %19, %20, %21, %22, " \
+  "%23, %24, %25, %26, %27, %28, %29, %30, %31"
+#define TILEKERNELS_WGMMA_D32_OUTPUTS(d) \
+  "+f"(d[0]), "+f"(d[1]), "+f"(d[2]), "+f"(d[3]), "+f"(d[4]), "+f"(d[5]), "+f"(d[6]), "+f"(d[7]), "+f"(d[8]), \
+  "+f"(d[9]), "+f"(d[10]), "+f"(d[11]), "+f"(d[12]), "+f"(d[13]), "+f"(d[14]), "+f"(d[15]), "+f"(d[16]), \
+  "+f"(d[17]), "+f"(d[18]), "+f"(d[19]), "+f"(d[20]), "+f"(d[21]), "+f"(d[22]), "+f"(d[23]), "+f"(d[24]), \
+  "+f"(d[25]), "+f"(d[26]), "+f"(d[27]), "+f"(d[28]), "+f"(d[29]), "+f"(d[30]), "+f"(d[31])
+#define TILEKERNELS_WGMMA_D64_PLACES \
+  "%0, %1, %2, %3, %4, %5, %6, %7, %8, %9, %10, %11, %12, %13, %14, %15, %16, %17, %18, %19, %20, %21, %22, " \
+  "%23, %24, %25, %26, %27, %28, %29, %30, %31, %32, %33, %34, %35, %36, %37, %38, %39, %40, %41, %42, %43, " \
+  "%44, %45, %46, %47, %48, %49, %50, %51, %52, %53, %54, %55, %56, %57, %58, %59, %60, %61, %62, %63"
+#define TILEKERNELS_WGMMA_D64_OUTPUTS(d) \
+  "+f"(d[0]), "+f"(d[1]), "+f"(d[2]), "+f"(d[3]), "+f"(d[4]), "+f"(d[5]), "+f"(d[6]), "+f"(d[7]), "+f"(d[8]), \
+  "+f"(d[9]), "+f"(d[10]), "+f"(d[11]), "+f"(d[12]), "+f"(d[13]), "+f"(d[14]), "+f"(d[15]), "+f"(d[16]), \
+  "+f"(d[17]), "+f"(d[18]), "+f"(d[19]), "+f"(d[20]), "+f"(d[21]), "+f"(d[22]), "+f"(d[23]), "+f"(d[24]), \
+  "+f"(d[25]), "+f"(d[26]), "+f"(d[27]), "+f"(d[28]), "+f"(d[29]), "+f"(d[30]), "+f"(d[31]), "+f"(d[32]), \
+  "+f"(d[33]), "+f"(d[34]), "+f"(d[35]), "+f"(d[36]), "+f"(d[37]), "+f"(d[38]), "+f"(d[39]), "+f"(d[40]), \
+  "+f"(d[41]), "+f"(d[42]), "+f"(d[43]), "+f"(d[44]), "+f"(d[45]), "+f"(d[46]), "+f"(d[47]), "+f"(d[48]), \
+  "+f"(d[49]), "+f"(d[50]), "+f"(d[51]), "+f"(d[52]), "+f"(d[53]), "+f"(d[54]), "+f"(d[55]), "+f"(d[56]), \
+  "+f"(d[57]), "+f"(d[58]), "+f"(d[59]), "+f"(d[60]), "+f"(d[61]), "+f"(d[62]), "+f"(d[63])
 #define TILEKERNELS_WGMMA_D128_PLACES \
   "%0, %1, %2, %3, %4, %5, %6, %7, %8, %9, %10, %11, %12, %13, %14, %15, %16, %17, %18, %19, %20, %21, %22, " \
   "%23, %24, %25, %26, %27, %28, %29, %30, %31, %32, %33, %34, %35, %36, %37, %38, %39, %40, %41, %42, %43, " \
   "%44, %45, %46, %47, %48, %49, %50, %51, %52, %53, %54, %55, %56, %57, %58, %59, %60, %61, %62, %63, %64, " \
   "%65, %66, %67, %68, %69, %70, %71, %72, %73, %74, %75, %76, %77, %78, %79, %80, %81, %82, %83, %84, %85, " \
   "%86, %87, %88, %89, %90, %91, %92, %93, %94, %95, %96, %97, %98, %99, %100, %101, %102, %103, %104, %105, " \
-  "%106, %107, %108, %109, %110, %111, %112, %113, %114, %115, %116, %117, %118, %119, %120, %121, %122, %123, " \
-  "%124, %125, %126, %127"
+  "%106, %107, %108, %109, %110, %111, %112, %113, %114, %115, %116, %117, %118, %119, %120, %121, %122, " \
+  "%123, %124, %125, %126, %127"
 #define TILEKERNELS_WGMMA_D128_OUTPUTS(d) \
   "+f"(d[0]), "+f"(d[1]), "+f"(d[2]), "+f"(d[3]), "+f"(d[4]), "+f"(d[5]), "+f"(d[6]), "+f"(d[7]), "+f"(d[8]), \
   "+f"(d[9]), "+f"(d[10]), "+f"(d[11]), "+f"(d[12]), "+f"(d[13]), "+f"(d[14]), "+f"(d[15]), "+f"(d[16]), \
@@ -122,27 +143,74 @@ __device__ __forceinline__ void wgmma_m64n256k8_tf32_rs(float (&d)[128], const u
       : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "l"(b_desc), "r"(scale_d));
 }
 
-// d[128] (+)= a * b for a 64x256 fp32 tile of fp16 (kBf16: bf16) products: a is 64x16 from registers
-// (each warp 16 rows, the mma.m16n8k16 A fragment layout), b is 16x256 from the tile `b_desc`
-// describes, K-major (kTransB = 0) or N-major (1). scale_d == 0 overwrites d instead of accumulating.
-template <bool kBf16, int kTransB>
-__device__ __forceinline__ void wgmma_m64n256k16_f16_rs(float (&d)[128], const uint32_t (&a)[4], uint64_t b_desc,
-                                                        int scale_d) {
-  if constexpr (kBf16) {
-    asm volatile(
-        "{\n.reg .pred p;\nsetp.ne.b32 p, %133, 0;\n"
-        "wgmma.mma_async.sync.aligned.m64n256k16.f32.bf16.bf16 {" TILEKERNELS_WGMMA_D128_PLACES "}, "
-        "{%128, %129, %130, %131}, %132, p, 1, 1, %134;\n}\n"
-        : TILEKERNELS_WGMMA_D128_OUTPUTS(d)
-        : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "l"(b_desc), "r"(scale_d), "n"(kTransB));
-  } else {
-    asm volatile(
-        "{\n.reg .pred p;\nsetp.ne.b32 p, %133, 0;\n"
-        "wgmma.mma_async.sync.aligned.m64n256k16.f32.f16.f16 {" TILEKERNELS_WGMMA_D128_PLACES "}, "
-        "{%128, %129, %130, %131}, %132, p, 1, 1, %134;\n}\n"
-        : TILEKERNELS_WGMMA_D128_OUTPUTS(d)
-        : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "l"(b_desc), "r"(scale_d), "n"(kTransB));
+// One fp16 (kBf16: bf16) m64nNk16 wgmma with fp32 accumulators, for N = 64, 128, 256 (d[N / 2]).
+// RS: a is 64x16 from registers (each warp 16 rows, the mma.m16n8k16 A fragment layout); SS: a is
+// read through `a_desc` (K-major). b is 16xN through `b_desc`, K-major (kTransB = 0) or N-major (1).
+// scale_d == 0 overwrites d instead of accumulating.
+#define TILEKERNELS_WGMMA_F16_RS(SHAPE, TYPE, N2, A_OPS, DESC, PRED, TRANS)                                  \
+  asm volatile("{\n.reg .pred p;\nsetp.ne.b32 p, " PRED ", 0;\n"                                             \
+               "wgmma.mma_async.sync.aligned." SHAPE ".f32." TYPE "." TYPE " {" TILEKERNELS_WGMMA_D##N2##_PLACES \
+               "}, " A_OPS ", " DESC ", p, 1, 1, " TRANS ";\n}\n"                                             \
+               : TILEKERNELS_WGMMA_D##N2##_OUTPUTS(d)                                                        \
+               : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "l"(b_desc), "r"(scale_d), "n"(kTransB))
+#define TILEKERNELS_WGMMA_F16_SS(SHAPE, TYPE, N2, A_DESC, B_DESC, PRED, TRANS)                               \
+  asm volatile("{\n.reg .pred p;\nsetp.ne.b32 p, " PRED ", 0;\n"                                             \
+               "wgmma.mma_async.sync.aligned." SHAPE ".f32." TYPE "." TYPE " {" TILEKERNELS_WGMMA_D##N2##_PLACES \
+               "}, " A_DESC ", " B_DESC ", p, 1, 1, 0, " TRANS ";\n}\n"                                       \
+               : TILEKERNELS_WGMMA_D##N2##_OUTPUTS(d)                                                        \
+               : "l"(a_desc), "l"(b_desc), "r"(scale_d), "n"(kTransB))
+
+template <int kN, bool kBf16, int kTransB>
+__device__ __forceinline__ void wgmma_m64k16_f16_rs(float (&d)[kN / 2], const uint32_t (&a)[4], uint64_t b_desc,
+                                                    int scale_d) {
+  static_assert(kN == 64 || kN == 128 || kN == 256, "N = 64, 128 or 256");
+  if constexpr (kN == 64) {
+    if constexpr (kBf16) {
+      TILEKERNELS_WGMMA_F16_RS("m64n64k16", "bf16", 32, "{%32, %33, %34, %35}", "%36", "%37", "%38");
+    } else {
+      TILEKERNELS_WGMMA_F16_RS("m64n64k16", "f16", 32, "{%32, %33, %34, %35}", "%36", "%37", "%38");
+    }
+  } else if constexpr (kN == 128) {
+    if constexpr (kBf16) {
+      TILEKERNELS_WGMMA_F16_RS("m64n128k16", "bf16", 64, "{%64, %65, %66, %67}", "%68", "%69", "%70");
+    } else {
+      TILEKERNELS_WGMMA_F16_RS("m64n128k16", "f16", 64, "{%64, %65, %66, %67}", "%68", "%69", "%70");
+    }
+  } else if constexpr (kN == 256) {
+    if constexpr (kBf16) {
+      TILEKERNELS_WGMMA_F16_RS("m64n256k16", "bf16", 128, "{%128, %129, %130, %131}", "%132", "%133", "%134");
+    } else {
+      TILEKERNELS_WGMMA_F16_RS("m64n256k16", "f16", 128, "{%128, %129, %130, %131}", "%132", "%133", "%134");
+    }
   }
 }
+
+template <int kN, bool kBf16, int kTransB>
+__device__ __forceinline__ void wgmma_m64k16_f16_ss(float (&d)[kN / 2], uint64_t a_desc, uint64_t b_desc,
+                                                    int scale_d) {
+  static_assert(kN == 64 || kN == 128 || kN == 256, "N = 64, 128 or 256");
+  if constexpr (kN == 64) {
+    if constexpr (kBf16) {
+      TILEKERNELS_WGMMA_F16_SS("m64n64k16", "bf16", 32, "%32", "%33", "%34", "%35");
+    } else {
+      TILEKERNELS_WGMMA_F16_SS("m64n64k16", "f16", 32, "%32", "%33", "%34", "%35");
+    }
+  } else if constexpr (kN == 128) {
+    if constexpr (kBf16) {
+      TILEKERNELS_WGMMA_F16_SS("m64n128k16", "bf16", 64, "%64", "%65", "%66", "%67");
+    } else {
+      TILEKERNELS_WGMMA_F16_SS("m64n128k16", "f16", 64, "%64", "%65", "%66", "%67");
+    }
+  } else if constexpr (kN == 256) {
+    if constexpr (kBf16) {
+      TILEKERNELS_WGMMA_F16_SS("m64n256k16", "bf16", 128, "%128", "%129", "%130", "%131");
+    } else {
+      TILEKERNELS_WGMMA_F16_SS("m64n256k16", "f16", 128, "%128", "%129", "%130", "%131");
+    }
+  }
+}
+
+#undef TILEKERNELS_WGMMA_F16_RS
+#undef TILEKERNELS_WGMMA_F16_SS
 
 }  // namespace tilekernels::ptx
