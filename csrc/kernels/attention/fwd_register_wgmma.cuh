@@ -146,8 +146,8 @@ struct RegisterWgmmaKernel {
       }
       ptx::wgmma_commit();
     };
-    // The softmax of tile u's scores (in s); O's row factors are kept (1: unchanged) for the caller to
-    // apply once O is no longer in flight.
+    // The softmax of tile u's scores (in s). When the reference max moved it returns true and leaves
+    // O's row factors in alpha, for the caller to apply once O is no longer in flight.
     float alpha[2];
     auto scores_to_p = [&](int u) {
       const int kv0 = u * kBKV;
