@@ -58,18 +58,11 @@ struct RegisterKernel {
     const int g = lane >> 2;
     const int t = lane & 3;
 
-    int bh;
-    int q_tile;
-    args.map.tile(blockIdx.x, bh, q_tile);
-    const HeadPointers<T> head(p, bh);
-    const int seq_q = static_cast<int>(p.seq_q);
-    const int seq_k = static_cast<int>(p.seq_k);
-    const int head_dim = static_cast<int>(p.head_dim);
-    const bool causal = p.causal;
-    const int q0 = q_tile * kBQ;
-    // Causal (top-left): row i sees keys j <= i, so this tile needs keys < q0 + kBQ only.
-    const int kv_end = causal ? min(seq_k, q0 + kBQ) : seq_k;
-    const int num_tiles = (kv_end + kBKV - 1) / kBKV;
+    const auto tile = QueryTile<T, kBQ, kBKV>::of_block(args);
+    const HeadPointers<T>& head = tile.head;
+    const int seq_q = tile.seq_q, seq_k = tile.seq_k, head_dim = tile.head_dim, q0 = tile.q0;
+    const int num_tiles = tile.num_tiles;
+    const bool causal = tile.causal;
 
     unsigned char* q_smem = smem;
     auto k_smem = [&](int stage) { return smem + QL::kBytes + stage * KVL::kBytes; };

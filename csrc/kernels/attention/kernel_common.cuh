@@ -65,6 +65,33 @@ struct HeadPointers {
   }
 };
 
+// The query tile a CTA of the kRegister kernels owns (kBQ rows) and the kBKV-key tiles it visits.
+template <typename T, int kBQ, int kBKV>
+struct QueryTile {
+  HeadPointers<T> head;
+  int seq_q, seq_k, head_dim;
+  bool causal;
+  int q0;         // the tile's first query row
+  int num_tiles;  // key tiles over [0, kv_end), kv_end the keys the tile sees
+
+  __device__ __forceinline__ QueryTile(const Params& p, int bh, int q_tile)
+      : head(p, bh),
+        seq_q(static_cast<int>(p.seq_q)),
+        seq_k(static_cast<int>(p.seq_k)),
+        head_dim(static_cast<int>(p.head_dim)),
+        causal(p.causal),
+        q0(q_tile * kBQ) {
+    // Causal (top-left): row i sees keys j <= i, so this tile needs keys < q0 + kBQ only.
+    const int kv_end = causal ? min(seq_k, q0 + kBQ) : seq_k;
+    num_tiles = (kv_end + kBKV - 1) / kBKV;
+  }
+  __device__ __forceinline__ static QueryTile of_block(const KernelArgs& args) {
+    int bh, q_tile;
+    args.map.tile(blockIdx.x, bh, q_tile);
+    return QueryTile(args.p, bh, q_tile);
+  }
+};
+
 // 1 / l for the output normalisation (l >= 1 for every row that saw a key; 0 otherwise). Fast
 // division: about 2 ulp, no call to the IEEE slow path.
 __device__ __forceinline__ float inverse_sum(float l) { return l > 0.0f ? __fdividef(1.0f, l) : 0.0f; }
