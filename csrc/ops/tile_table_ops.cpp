@@ -62,6 +62,7 @@ std::string bmm_table() {
                        .add("min_arch", c.min_arch)
                        .add("max_arch", c.max_arch)
                        .add("engine", c.math == MathMode::kFfma ? "ffma" : c.is_wgmma() ? "wgmma" : "mma.sync")
+                       .add("persistent", c.persistent)
                        .add("threads", c.threads())
                        .add("smem_bytes", c.smem_bytes())
                        .raw("compiled_layouts", json_array(compiled_bmm_layouts(id)))

@@ -22,6 +22,10 @@ struct TileConfig {
   int min_ctas_per_sm = 1;        // __launch_bounds__ occupancy hint: caps registers per thread
   Engine engine = Engine::kMmaSync;
   int max_arch = 1000;            // highest SM architecture it may run on
+  // wgmma rows only: launch as many CTAs as fit on the GPU at once, each walking several output tiles
+  // with one pipeline across them (the next tile's loads run under this tile's stores); otherwise
+  // one CTA per tile.
+  bool persistent = false;
 
   constexpr int threads() const { return 32 * warps_m * warps_n; }
   constexpr int element_bytes() const { return math_mode_element_bytes(math); }
@@ -139,6 +143,9 @@ inline constexpr TileConfig kTileConfigs[] = {
     // C. The 3xTF32 rows keep a second accumulator (promotion per k tile): 128 columns at most.
     {"wgmma_tf32_128x256x32_s4",    MathMode::kTf32,   128, 256, 32, 8, 1, 4, 8, 90, 1, Engine::kWgmma, 90},
     {"wgmma_tf32x3_128x128x32_s5",  MathMode::kTf32x3, 128, 128, 32, 8, 1, 5, 8, 90, 1, Engine::kWgmma, 90},
+    // The same, persistent: one CTA per SM walking output tiles (short-k, write-bound shapes: q k^T).
+    {"wgmma_tf32_128x256x32_s4_persistent",   MathMode::kTf32,   128, 256, 32, 8, 1, 4, 8, 90, 1, Engine::kWgmma, 90, true},
+    {"wgmma_tf32x3_128x128x32_s5_persistent", MathMode::kTf32x3, 128, 128, 32, 8, 1, 5, 8, 90, 1, Engine::kWgmma, 90, true},
 };
 // clang-format on
 

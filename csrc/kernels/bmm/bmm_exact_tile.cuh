@@ -15,7 +15,11 @@ __device__ __forceinline__ void store_exact_tile(const Params& p, int64_t batch,
   const float* a = static_cast<const float*>(p.a) + batch * p.a_batch_stride;
   const float* b = static_cast<const float*>(p.b) + batch * p.b_batch_stride;
   float* c = static_cast<float*>(p.c) + batch * p.c_batch_stride;
-  for (int e = threadIdx.x; e < kBM * kBN; e += kThreads) {
+  // The thread index is read through asm volatile so that the compiler cannot hoist this rare path's
+  // index arithmetic out of a persistent kernel's tile loop (it kept it in spilled registers there).
+  int tid;
+  asm volatile("mov.u32 %0, %%tid.x;" : "=r"(tid));
+  for (int e = tid; e < kBM * kBN; e += kThreads) {
     const int64_t m = m0 + e / kBN, n = n0 + e % kBN;
     if (m >= p.m || n >= p.n) continue;
     float sum = 0.f;

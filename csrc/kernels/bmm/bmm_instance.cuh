@@ -21,8 +21,6 @@ namespace tilekernels::bmm::detail {
 
 // Dynamic shared memory a kernel may use without opting in (a CUDA constant on every architecture).
 inline constexpr int kDefaultDynamicSmemLimit = 48 * 1024;
-// gridDim.y and gridDim.z limits (CUDA constants on every architecture).
-inline constexpr int64_t kMaxGridYZ = 65535;
 
 // Opts kKernel into `bytes` of dynamic shared memory on the current device, once per device.
 template <auto kKernel>
@@ -39,6 +37,31 @@ cudaError_t allow_dynamic_smem(int bytes) {
   if (err != cudaSuccess) return err;
   if (static_cast<int>(done.size()) <= device) done.resize(device + 1, false);
   done[device] = true;
+  return cudaSuccess;
+}
+
+// CTAs of kKernel that the current device holds at once (SMs x resident CTAs per SM), once per device.
+template <auto kKernel>
+cudaError_t resident_ctas(int threads, int smem_bytes, int64_t* ctas) {
+  static std::mutex mutex;
+  static std::vector<int64_t> known;  // indexed by device ordinal; 0: not asked yet
+  int device = 0;
+  cudaError_t err = cudaGetDevice(&device);
+  if (err != cudaSuccess) return err;
+  std::lock_guard<std::mutex> lock(mutex);
+  if (device < static_cast<int>(known.size()) && known[device] > 0) {
+    *ctas = known[device];
+    return cudaSuccess;
+  }
+  int sms = 0, per_sm = 0;
+  err = cudaDeviceGetAttribute(&sms, cudaDevAttrMultiProcessorCount, device);
+  if (err != cudaSuccess) return err;
+  err = cudaOccupancyMaxActiveBlocksPerMultiprocessor(&per_sm, kKernel, threads, smem_bytes);
+  if (err != cudaSuccess) return err;
+  if (per_sm < 1) return cudaErrorInvalidConfiguration;
+  if (static_cast<int>(known.size()) <= device) known.resize(device + 1, 0);
+  known[device] = static_cast<int64_t>(sms) * per_sm;
+  *ctas = known[device];
   return cudaSuccess;
 }
 
@@ -103,18 +126,28 @@ cudaError_t launch_instance(const Params& user_params, cudaStream_t stream) {
   if (params.batch < 0 || params.m < 0 || params.n < 0 || params.k < 0) return cudaErrorInvalidValue;
   if (params.batch == 0 || params.m == 0 || params.n == 0) return cudaSuccess;  // nothing to write
 
+  if (!grid_fits(kCfg, user_params)) return cudaErrorInvalidValue;  // the planner never picks it then
   const int64_t tiles_m = (params.m + kCfg.block_m - 1) / kCfg.block_m;
   const int64_t tiles_n = (params.n + kCfg.block_n - 1) / kCfg.block_n;
-  // The raster computes in 32 bits: tiles per batch item and one group's width must fit.
-  if (tiles_m * tiles_n > INT_MAX || kCfg.group_m * tiles_n > INT_MAX) return cudaErrorInvalidValue;
-  const int64_t grid_y = params.batch < kMaxGridYZ ? params.batch : kMaxGridYZ;
-  const int64_t grid_z = (params.batch + grid_y - 1) / grid_y;
-  if (grid_z > kMaxGridYZ) return cudaErrorInvalidValue;
-
   cudaError_t err = allow_dynamic_smem<kKernel>(kCfg.smem_bytes());
   if (err != cudaSuccess) return err;
-  const dim3 grid(static_cast<unsigned>(tiles_m * tiles_n), static_cast<unsigned>(grid_y),
-                  static_cast<unsigned>(grid_z));
+  dim3 grid;
+  if constexpr (kCfg.is_wgmma()) {
+    // One-dimensional grid over batch x tiles (TileWalk, 32-bit tile indices), at most what fits at
+    // once if persistent.
+    int64_t ctas = tiles_m * tiles_n * params.batch;
+    if constexpr (kCfg.persistent) {
+      int64_t resident = 0;
+      err = resident_ctas<kKernel>(kCfg.threads(), kCfg.smem_bytes(), &resident);
+      if (err != cudaSuccess) return err;
+      if (resident < ctas) ctas = resident;
+    }
+    grid = dim3(static_cast<unsigned>(ctas));
+  } else {
+    const int64_t grid_y = params.batch < kMaxGridYZ ? params.batch : kMaxGridYZ;
+    const int64_t grid_z = (params.batch + grid_y - 1) / grid_y;
+    grid = dim3(static_cast<unsigned>(tiles_m * tiles_n), static_cast<unsigned>(grid_y), static_cast<unsigned>(grid_z));
+  }
   kKernel<<<grid, kCfg.threads(), kCfg.smem_bytes(), stream>>>(params);
   return cudaGetLastError();
 }

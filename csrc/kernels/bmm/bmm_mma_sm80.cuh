@@ -397,8 +397,8 @@ struct Kernel {
 #pragma unroll
     for (int s = 0; s < kStages - 1; ++s) {
       if (s < ktiles) {
-        a_loader.load(a_stage(s));
-        b_loader.load(b_stage(s));
+        a_loader.load(a_stage(s), p.lda);
+        b_loader.load(b_stage(s), p.ldb);
       }
       ptx::cp_async_commit();
     }
@@ -440,8 +440,8 @@ struct Kernel {
         if (ks == 0) {
           // Refill the stage every warp finished reading before the last barrier (tile kt - 1's).
           if (kt + kStages - 1 < ktiles) {
-            a_loader.load(a_stage(write_stage));
-            b_loader.load(b_stage(write_stage));
+            a_loader.load(a_stage(write_stage), p.lda);
+            b_loader.load(b_stage(write_stage), p.ldb);
           }
           ptx::cp_async_commit();
           write_stage = write_stage + 1 == kStages ? 0 : write_stage + 1;

@@ -23,9 +23,9 @@ struct TileLoader {
   // Whether row0 + i * kRowStep keeps row0's swizzle, so destinations are a fixed stride apart.
   static constexpr bool kStrided = kRowStep % Tile::kRowPeriod == 0;
 
+  // The operand's row stride `ld` is not kept: callers pass it to load() from the kernel parameters,
+  // which costs no registers across the k loop.
   const char* src;          // element (row0, chunk) of the next tile to copy
-  int64_t row_step_bytes;   // kRowStep rows down
-  int64_t tile_step_bytes;  // one k tile on (k-contiguous: kBK elements)
   int64_t k_left;           // k elements from the next tile's start to the end of k
   uint32_t smem_off;        // Tile::offset(row0, chunk)
   int row0, chunk;
@@ -39,42 +39,41 @@ struct TileLoader {
     row0 = tid / kChunks;
     chunk = tid % kChunks;
     smem_off = Tile::offset(row0, chunk);
-    row_step_bytes = static_cast<int64_t>(kRowStep) * ld * kElemBytes;
     k_left = k;
     row_mask = 0;
     mn_bytes = 0;
     mn_whole = true;
     if constexpr (kKMajor) {
       src = matrix + ((mn0 + row0) * ld + chunk * kChunkElems) * kElemBytes;
-      tile_step_bytes = static_cast<int64_t>(kBK) * kElemBytes;
 #pragma unroll
       for (int i = 0; i < kIters; ++i)
         if (mn0 + row0 + i * kRowStep < mn_extent) row_mask |= 1u << i;
     } else {
       src = matrix + (row0 * ld + mn0 + chunk * kChunkElems) * kElemBytes;
-      tile_step_bytes = static_cast<int64_t>(kBK) * ld * kElemBytes;
       const int64_t left = mn_extent - mn0 - chunk * kChunkElems;
       mn_bytes = static_cast<int>(left <= 0 ? 0 : left >= kChunkElems ? kChunkElems : left) * kElemBytes;
       mn_whole = mn_extent - mn0 >= kRowElems || (mn_extent - mn0) % kChunkElems == 0;
     }
   }
 
-  // Issues this thread's copies of the next k tile into the tile at shared address `tile_addr`.
-  __device__ __forceinline__ void load(uint32_t tile_addr) {
+  // Issues this thread's copies of the next k tile into the tile at shared address `tile_addr`; `ld`
+  // as given to the constructor.
+  __device__ __forceinline__ void load(uint32_t tile_addr, int64_t ld) {
     const int k_tile = static_cast<int>(k_left < kBK ? k_left : kBK);  // valid k in this tile
     // Chunks are whole or empty unless k (k-contiguous) or this tile's m (n) extent (otherwise) stops
     // mid-chunk; ptxas then needs no per-copy size arithmetic. The test is uniform over the CTA.
     const bool whole = kKMajor ? k_tile % kChunkElems == 0 : mn_whole;
+    const int64_t row_step_bytes = static_cast<int64_t>(kRowStep) * ld * kElemBytes;
     if (whole)
-      copy_rows<true>(tile_addr, k_tile);
+      copy_rows<true>(tile_addr, k_tile, row_step_bytes);
     else
-      copy_rows<false>(tile_addr, k_tile);
-    src += tile_step_bytes;
+      copy_rows<false>(tile_addr, k_tile, row_step_bytes);
+    src += kKMajor ? static_cast<int64_t>(kBK) * kElemBytes : static_cast<int64_t>(kBK) * ld * kElemBytes;
     k_left -= kBK;
   }
 
   template <bool kWhole>
-  __device__ __forceinline__ void copy_rows(uint32_t tile_addr, int k_tile) const {
+  __device__ __forceinline__ void copy_rows(uint32_t tile_addr, int k_tile, int64_t row_step_bytes) const {
     int col_bytes;  // bytes of this thread's chunk inside the matrix, for rows inside it
     if constexpr (kKMajor) {
       const int left = k_tile - chunk * kChunkElems;

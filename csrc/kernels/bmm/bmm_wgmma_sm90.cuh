@@ -95,7 +95,9 @@ struct Kernel {
   static __device__ __forceinline__ void convert_b(uint32_t b_tile, uint32_t small_tile) {
     constexpr int kChunks = kBStageBytes / 16;
     static_assert(kChunks % kThreads == 0, "B chunks spread evenly over the threads");
-#pragma unroll
+    // 3xTF32 converts under the running wgmma, with its accumulators and a fragment buffer live:
+    // fully unrolled there, the conversion's temporaries push the persistent rows past 255 registers.
+#pragma unroll(kSplit ? 2 : kChunks / kThreads)
     for (int i = 0; i < kChunks / kThreads; ++i) {
       const uint32_t off = (i * kThreads + threadIdx.x) * 16;
       uint32_t v[4], big[4], small[4];
@@ -210,61 +212,85 @@ struct Kernel {
       }
   }
 
+  using Walk = TileWalk<kBM, kBN, kCfg.group_m>;
+
+  // The producer side of the pipeline: the next k tile this CTA copies, which runs ahead of the
+  // computation across tile boundaries, so the first k tiles of a CTA's next output tile are in flight
+  // while it stores the current one (what short-k, write-bound shapes such as q k^T need).
+  struct Feed {
+    ALoader a_loader;
+    BLoader b_loader;
+    uint32_t tile;  // >= walk.total() once the CTA's last k tile has been issued
+
+    static __device__ __forceinline__ ALoader a_for(const Params& p, const TileCoord& c) {
+      return ALoader(static_cast<const char*>(p.a) + c.batch * p.a_batch_stride * 4, p.lda, c.m0, p.m, p.k,
+                     threadIdx.x);
+    }
+    static __device__ __forceinline__ BLoader b_for(const Params& p, const TileCoord& c) {
+      return BLoader(static_cast<const char*>(p.b) + c.batch * p.b_batch_stride * 4, p.ldb, c.n0, p.n, p.k,
+                     threadIdx.x);
+    }
+    // `first`: the coordinates of the walk's first tile for this CTA.
+    __device__ __forceinline__ Feed(const Params& p, const Walk& walk, const TileCoord& first)
+        : a_loader(a_for(p, first)), b_loader(b_for(p, first)), tile(p.k > 0 ? walk.first() : walk.total()) {}
+
+    // Issues this thread's copies of the next k tile into the given stage (nothing past the last).
+    __device__ __forceinline__ void load(uint32_t a_addr, uint32_t b_addr, const Params& p, const Walk& walk) {
+      if (tile >= walk.total()) return;
+      a_loader.load(a_addr, p.lda);
+      b_loader.load(b_addr, p.ldb);
+      if (b_loader.k_left > 0) return;  // more k tiles of this output tile
+      tile = walk.next(tile);
+      if (tile < walk.total()) {
+        const TileCoord c = walk.coord(tile);
+        a_loader = a_for(p, c);
+        b_loader = b_for(p, c);
+      }
+    }
+  };
+
+  // Position in the shared-memory rings of this CTA's running k-tile count: its pipeline stage and,
+  // for 3xTF32, its small-half tile of B.
+  struct Ring {
+    int stage = 0, small = 0;
+    static __device__ __forceinline__ int wrap(int i, int n) { return i >= n ? i - n : i; }
+    __device__ __forceinline__ Ring next() const {
+      Ring r;
+      r.stage = wrap(stage + 1, kStages);
+      r.small = kSmallTiles > 0 ? wrap(small + 1, kSmallTiles) : 0;
+      return r;
+    }
+  };
+
+  // Walks the CTA's output tiles (one, or with a persistent grid several); the k tiles of all of them
+  // form one pipeline.
   static __device__ __forceinline__ void run(const Params& p) {
     extern __shared__ __align__(1024) uint8_t smem[];
-    const TileCoord tc = tile_coord<kBM, kBN, kCfg.group_m>(p.m, p.n);
-    if (tc.batch >= p.batch) return;
-    const int64_t batch = tc.batch, m0 = tc.m0, n0 = tc.n0;
-    const int tid = threadIdx.x;
+    const Walk walk{p.m, p.n, p.batch};
+    if (walk.first() >= walk.total()) return;
 
-    const char* a = static_cast<const char*>(p.a) + batch * p.a_batch_stride * 4;
-    const char* b = static_cast<const char*>(p.b) + batch * p.b_batch_stride * 4;
-    ALoader a_loader(a, p.lda, m0, p.m, p.k, tid);
-    BLoader b_loader(b, p.ldb, n0, p.n, p.k, tid);
-
+    const int ktiles = static_cast<int>((p.k + kBK - 1) / kBK);
+    Feed feed(p, walk, walk.coord(walk.first()));
     const uint32_t smem_base = ptx::shared_address(smem);
     auto b_stage = [&](int s) { return smem_base + s * kStageBytes; };
     auto a_stage = [&](int s) { return smem_base + s * kStageBytes + kBStageBytes; };
-    // 3xTF32's small halves of B, by k tile: rotating over kSmallTiles lets a tile's conversion write
-    // its small half while the wgmma of the tile before (two: with kConvertAhead) still read theirs.
-    auto small_tile = [&](int kt) {
-      return smem_base + kStages * kStageBytes + (kSmallTiles > 0 ? kt % kSmallTiles : 0) * kBStageBytes;
-    };
+    // 3xTF32's small halves of B, rotating over kSmallTiles k tiles: a tile's conversion writes its
+    // small half while the wgmma of the tile before (two: with kConvertAhead) still read theirs.
+    auto small_tile = [&](int i) { return smem_base + kStages * kStageBytes + i * kBStageBytes; };
     // This thread's fragment element (fragment_row(), k = t) in an A stage.
     const uint32_t frag_off = a_delta(fragment_row(), threadIdx.x & 3);
 
-    const int ktiles = static_cast<int>((p.k + kBK - 1) / kBK);
-    // Prologue: tiles 0 .. kStages - 3 in flight, one commit group each; k tile kt then refills the
-    // stage of tile kt - 2, so commit group i always holds tile i.
+    // Prologue: k tiles 0 .. kStages - 3 in flight, one commit group each; k tile i then refills the
+    // stage of k tile i - 2, so commit group i always holds k tile i (counted over the CTA's tiles).
 #pragma unroll
     for (int s = 0; s < kStages - 2; ++s) {
-      if (s < ktiles) {
-        a_loader.load(a_stage(s));
-        b_loader.load(b_stage(s));
-      }
+      feed.load(a_stage(s), b_stage(s), p, walk);
       ptx::cp_async_commit();
     }
 
-    // As in the mma_sm80 kernel, 3xTF32 runs a fresh tensor-core chain per k tile (acc) and promotes
-    // it into `total` with rounded adds: the tensor cores' truncating accumulation would otherwise
-    // cost it its accuracy over long k (measured: a chain of two tiles already doubles the error).
-    float acc[kAccRegs];
-    float total[kSplit ? kAccRegs : 1];
-#pragma unroll
-    for (int i = 0; i < kAccRegs; ++i) {
-      acc[i] = 0.f;
-      if constexpr (kSplit) total[i] = 0.f;
-    }
-    auto promote = [&]() {
-      if constexpr (kSplit) {
-#pragma unroll
-        for (int i = 0; i < kAccRegs; ++i) total[i] += acc[i];
-      }
-    };
-
-    // With kConvertAhead, each k tile converts the next tile's B right after issuing its own wgmma, so
+    // With kConvertAhead, each k tile converts the next one's B right after issuing its own wgmma, so
     // one barrier per k tile publishes both the next tile's copies and its conversion; that needs the
-    // next tile landed one k tile earlier, hence a stage more. Otherwise tile kt converts its own B
+    // next tile landed one k tile earlier, hence a stage more. Otherwise k tile i converts its own B
     // between two barriers.
     if constexpr (kConvertAhead) {
       ptx::cp_async_wait<kStages - 3>();
@@ -273,29 +299,41 @@ struct Kernel {
       ptx::fence_proxy_async_shared();
     }
 
+    // As in the mma_sm80 kernel, 3xTF32 runs a fresh tensor-core chain per k tile (acc) and promotes
+    // it into `total` with rounded adds: the tensor cores' truncating accumulation would otherwise
+    // cost it its accuracy over long k (measured: a chain of two tiles already doubles the error).
+    float acc[kAccRegs];
+    float total[kSplit ? kAccRegs : 1];
+    auto promote = [&]() {
+      if constexpr (kSplit) {
+#pragma unroll
+        for (int i = 0; i < kAccRegs; ++i) total[i] += acc[i];
+      }
+    };
+
+    Ring ring;
     Fragments frag[2];
+    // k tile kt of the current output tile; `parity` = kt % 2, a constant so fragments stay in
+    // registers (each output tile starts at parity 0: its predecessor's wgmma have all retired).
     auto k_tile = [&](int kt, auto parity) {
-      constexpr int kP = decltype(parity)::value;  // kt % 2, a constant so fragments stay in registers
-      const int slot = kt % kStages;
-      // Tile kt (kConvertAhead: kt + 1) has landed for this thread; the barrier publishes every
-      // thread's copies (and conversions), and retires every warpgroup's use of tile kt - 2, whose
-      // wgmma each warpgroup waited for during tile kt - 1.
+      constexpr int kP = decltype(parity)::value;
+      const Ring next = ring.next();
+      // This k tile (kConvertAhead: the next one) has landed for this thread; the barrier publishes
+      // every thread's copies (and conversions), and retires every warpgroup's use of the k tile two
+      // before, whose wgmma each warpgroup waited for during the one before.
       ptx::cp_async_wait<kConvertAhead ? kStages - 4 : kStages - 3>();
       __syncthreads();
-      const int refill = kt + kStages - 2;
-      if (refill < ktiles) {
-        a_loader.load(a_stage(refill % kStages));
-        b_loader.load(b_stage(refill % kStages));
-      }
+      const int refill = Ring::wrap(ring.stage + kStages - 2, kStages);
+      feed.load(a_stage(refill), b_stage(refill), p, walk);
       ptx::cp_async_commit();
       if constexpr (!kConvertAhead) {
-        convert_b(b_stage(slot), small_tile(kt));
+        convert_b(b_stage(ring.stage), small_tile(ring.small));
         ptx::fence_proxy_async_shared();  // the converted B is read by wgmma (the async proxy)
         __syncthreads();
       }
-      load_fragments(frag[kP], a_stage(slot) + frag_off);
+      load_fragments(frag[kP], a_stage(ring.stage) + frag_off);
       if constexpr (kSplit) {
-        // Tile kt - 1's chain must finish before the promotion reads it and this tile restarts it.
+        // The previous k tile's chain must finish before the promotion reads it and this one restarts it.
         ptx::wgmma_wait<0>();
         keep(acc);
         keep(frag[kP ^ 1]);
@@ -303,41 +341,52 @@ struct Kernel {
       }
       keep(acc);
       ptx::wgmma_fence();
-      issue(acc, frag[kP], b_stage(slot), small_tile(kt), kSplit);
+      issue(acc, frag[kP], b_stage(ring.stage), small_tile(ring.small), kSplit);
       ptx::wgmma_commit();
       if constexpr (!kSplit) {
-        ptx::wgmma_wait<1>();  // tile kt - 1's wgmma are done with their fragments and B stage
+        ptx::wgmma_wait<1>();  // the previous k tile's wgmma are done with their fragments and B stage
         keep(frag[kP ^ 1]);
       }
       if constexpr (kConvertAhead) {
-        // Tile kt + 1's small half reuses tile kt - 2's, retired by every warpgroup before the barrier.
-        if (kt + 1 < ktiles) convert_b(b_stage((kt + 1) % kStages), small_tile(kt + 1));
+        // The next k tile's small half reuses that of the k tile two before, retired by every
+        // warpgroup before the barrier. After the CTA's last k tile this converts a stage no copy
+        // fills and no wgmma reads: harmless, and cheaper in registers than knowing it is the last.
+        convert_b(b_stage(next.stage), small_tile(next.small));
         ptx::fence_proxy_async_shared();
       }
+      ring = next;
     };
-    for (int kt = 0; kt < ktiles; kt += 2) {
-      k_tile(kt, std::integral_constant<int, 0>{});
-      if (kt + 1 < ktiles) k_tile(kt + 1, std::integral_constant<int, 1>{});
-    }
-    ptx::wgmma_wait<0>();
-    keep(acc);
-    keep(frag[0]);
-    keep(frag[1]);
-    ptx::cp_async_wait<0>();
 
-    if constexpr (kSplit) {
-      promote();
-      bool has_nan = false;
+    for (uint32_t tile = walk.first(); tile < walk.total(); tile = walk.next(tile)) {
 #pragma unroll
-      for (int i = 0; i < kAccRegs; ++i) has_nan |= total[i] != total[i];
-      if (__syncthreads_or(has_nan)) {
-        store_exact_tile<kBM, kBN, kThreads, kAKMajor, true, kCTransposed>(p, batch, m0, n0);
-        return;
+      for (int i = 0; i < kAccRegs; ++i) {
+        acc[i] = 0.f;
+        if constexpr (kSplit) total[i] = 0.f;
       }
-      store(total, p, batch, m0, n0);
-    } else {
-      store(acc, p, batch, m0, n0);
+      for (int kt = 0; kt < ktiles; kt += 2) {
+        k_tile(kt, std::integral_constant<int, 0>{});
+        if (kt + 1 < ktiles) k_tile(kt + 1, std::integral_constant<int, 1>{});
+      }
+      ptx::wgmma_wait<0>();
+      keep(acc);
+      keep(frag[0]);
+      keep(frag[1]);
+
+      const TileCoord c = walk.coord(tile);  // computed here: registers are scarce during the k loop
+      if constexpr (kSplit) {
+        promote();
+        bool has_nan = false;
+#pragma unroll
+        for (int i = 0; i < kAccRegs; ++i) has_nan |= total[i] != total[i];
+        if (__syncthreads_or(has_nan))
+          store_exact_tile<kBM, kBN, kThreads, kAKMajor, true, kCTransposed>(p, c.batch, c.m0, c.n0);
+        else
+          store(total, p, c.batch, c.m0, c.n0);
+      } else {
+        store(acc, p, c.batch, c.m0, c.n0);
+      }
     }
+    ptx::cp_async_wait<0>();
   }
 };
 
