@@ -16,16 +16,16 @@ struct TileCoord {
   int64_t m0, n0;  // first row and column of the tile
 };
 
-// Tile `in_batch` of a batch item of tiles_m x tiles_n tiles, in group_m raster order.
+// Tile `in_batch` of batch item `batch` (of tiles_m x tiles_n tiles), in group_m raster order.
 template <int kBlockM, int kBlockN, int kGroupM>
-__device__ __forceinline__ TileCoord raster_tile(uint32_t in_batch, uint32_t tiles_m, uint32_t tiles_n) {
+__device__ __forceinline__ TileCoord raster_tile(int64_t batch, uint32_t in_batch, uint32_t tiles_m, uint32_t tiles_n) {
   const uint32_t group_width = kGroupM * tiles_n;
   const uint32_t group = in_batch / group_width;
   const uint32_t first_m = group * kGroupM;
   const uint32_t group_rows = min(tiles_m - first_m, static_cast<uint32_t>(kGroupM));
   const uint32_t in_group = in_batch - group * group_width;
   TileCoord c;
-  c.batch = 0;
+  c.batch = batch;
   c.m0 = static_cast<int64_t>(first_m + in_group % group_rows) * kBlockM;
   c.n0 = static_cast<int64_t>(in_group / group_rows) * kBlockN;
   return c;
@@ -36,9 +36,8 @@ template <int kBlockM, int kBlockN, int kGroupM>
 __device__ __forceinline__ TileCoord tile_coord(int64_t m, int64_t n) {
   const uint32_t tiles_m = static_cast<uint32_t>((m + kBlockM - 1) / kBlockM);
   const uint32_t tiles_n = static_cast<uint32_t>((n + kBlockN - 1) / kBlockN);
-  TileCoord c = raster_tile<kBlockM, kBlockN, kGroupM>(blockIdx.x, tiles_m, tiles_n);
-  c.batch = static_cast<int64_t>(blockIdx.z) * gridDim.y + blockIdx.y;
-  return c;
+  const int64_t batch = static_cast<int64_t>(blockIdx.z) * gridDim.y + blockIdx.y;
+  return raster_tile<kBlockM, kBlockN, kGroupM>(batch, blockIdx.x, tiles_m, tiles_n);
 }
 
 // The linear walk over batch x tiles for a one-dimensional grid. The launcher checks that the tiles
@@ -56,9 +55,7 @@ struct TileWalk {
   __device__ __forceinline__ TileCoord coord(uint32_t tile) const {
     const uint32_t per_batch = tiles_m() * tiles_n();
     const uint32_t item = tile / per_batch;
-    TileCoord c = raster_tile<kBlockM, kBlockN, kGroupM>(tile - item * per_batch, tiles_m(), tiles_n());
-    c.batch = item;
-    return c;
+    return raster_tile<kBlockM, kBlockN, kGroupM>(item, tile - item * per_batch, tiles_m(), tiles_n());
   }
 };
 
