@@ -20,7 +20,7 @@ for dtype, precision in [(torch.float16, None), (torch.bfloat16, None), (torch.f
                 for config in tilekernels.explain("bmm", x, y, precision=precision)["candidates"]:
                     torch.ops.kernels._bmm_with_config(x, y, config, precision=precision)
 # Persistent rows with several tiles per CTA (more tiles than the GPU holds CTAs).
-persistent = {c["id"] for c in tilekernels.tile_configs("bmm") if c.get("persistent")}
+persistent = {c["id"] for c in tilekernels.tile_configs("bmm") if c["persistent"]}
 for precision in ("highest", "high"):
     a = torch.randn(150, 130, 72, device="cuda")
     b = torch.randn(150, 257, 72, device="cuda").transpose(1, 2)

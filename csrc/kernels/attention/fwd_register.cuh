@@ -86,14 +86,7 @@ struct RegisterKernel {
     }
 
     float o[kMT][kDT][4];
-#pragma unroll
-    for (int mi = 0; mi < kMT; ++mi) {
-#pragma unroll
-      for (int dt = 0; dt < kDT; ++dt) {
-#pragma unroll
-        for (int i = 0; i < 4; ++i) o[mi][dt][i] = 0.0f;
-      }
-    }
+    zero_fragments(o);
     OnlineSoftmax<kMT, kNT, kDT> softmax(args.scale_log2);
     typename Op::A q_frag[kQInRegs ? kMT : 1][kQInRegs ? kKS : 1];
 
@@ -124,14 +117,7 @@ struct RegisterKernel {
 
       // S = Q K^T
       float s[kMT][kNT][4];
-#pragma unroll
-      for (int mi = 0; mi < kMT; ++mi) {
-#pragma unroll
-        for (int nt = 0; nt < kNT; ++nt) {
-#pragma unroll
-          for (int i = 0; i < 4; ++i) s[mi][nt][i] = 0.0f;
-        }
-      }
+      zero_fragments(s);
 #pragma unroll
       for (int kk = 0; kk < kKS; ++kk) {
         typename Op::A a[kMT];

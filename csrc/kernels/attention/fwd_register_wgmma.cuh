@@ -102,11 +102,7 @@ struct RegisterWgmmaKernel {
     for (int u = 0; u < kStages; ++u) load_group(u);
 
     float o[1][kDT][4];
-#pragma unroll
-    for (int dt = 0; dt < kDT; ++dt) {
-#pragma unroll
-      for (int i = 0; i < 4; ++i) o[0][dt][i] = 0.0f;
-    }
+    zero_fragments(o);
     float(&o_acc)[kDT * 4] = reinterpret_cast<float(&)[kDT * 4]>(o);
     float s[1][kNT][4];
     float(&s_acc)[kNT * 4] = reinterpret_cast<float(&)[kNT * 4]>(s);

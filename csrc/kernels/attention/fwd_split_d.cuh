@@ -60,25 +60,11 @@ struct SplitDKernel {
     RowState<S> st;
     st.init();
     float o[S::kMS][S::kNTO][4];
-#pragma unroll
-    for (int mi = 0; mi < S::kMS; ++mi) {
-#pragma unroll
-      for (int nt = 0; nt < S::kNTO; ++nt) {
-#pragma unroll
-        for (int i = 0; i < 4; ++i) o[mi][nt][i] = 0.0f;
-      }
-    }
+    zero_fragments(o);
 
     for (int blk = 0; blk < num_blocks; ++blk) {
       float s[S::kMS][S::kNTS][4];
-#pragma unroll
-      for (int mi = 0; mi < S::kMS; ++mi) {
-#pragma unroll
-        for (int nt = 0; nt < S::kNTS; ++nt) {
-#pragma unroll
-          for (int i = 0; i < 4; ++i) s[mi][nt][i] = 0.0f;
-        }
-      }
+      zero_fragments(s);
       for (int r = 0; r < num_d; ++r) {
         s_step<S>(s, ring.begin_step(), wm, wn, lane);
         ring.end_step();

@@ -58,14 +58,7 @@ struct TwoPhaseKernel {
     st.init();
     for (int blk = 0; blk < cta.num_blocks; ++blk) {
       float s[S::kMS][S::kNTS][4];
-#pragma unroll
-      for (int mi = 0; mi < S::kMS; ++mi) {
-#pragma unroll
-        for (int nt = 0; nt < S::kNTS; ++nt) {
-#pragma unroll
-          for (int i = 0; i < 4; ++i) s[mi][nt][i] = 0.0f;
-        }
-      }
+      zero_fragments(s);
       for (int dc = 0; dc < cta.num_d; ++dc) {
         if constexpr (kWgmma) {
           s_step_wgmma<S>(s, ring.template begin_step<true>(), wm, lane);
@@ -191,14 +184,7 @@ struct TwoPhaseKernel {
     // Phase 2: O chunk by chunk.
     for (int oc = 0; oc < num_o; ++oc) {
       float o[S::kMS][S::kNTO][4];
-#pragma unroll
-      for (int mi = 0; mi < S::kMS; ++mi) {
-#pragma unroll
-        for (int nt = 0; nt < S::kNTO; ++nt) {
-#pragma unroll
-          for (int i = 0; i < 4; ++i) o[mi][nt][i] = 0.0f;
-        }
-      }
+      zero_fragments(o);
       for (int kb = 0; kb < num_kb; ++kb) {
         if constexpr (kWgmma) {
           pv_step_wgmma<S>(o, p_tile, kb * S::kKB, ring.template begin_step<true>(), wm, lane);

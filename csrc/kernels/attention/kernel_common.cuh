@@ -34,6 +34,17 @@ struct TileMap {
   }
 };
 
+// Zeroes an array of mma accumulator fragments (four floats each), e.g. S or O before a k loop.
+template <int kRows, int kCols>
+__device__ __forceinline__ void zero_fragments(float (&f)[kRows][kCols][4]) {
+#pragma unroll
+  for (int r = 0; r < kRows; ++r)
+#pragma unroll
+    for (int c = 0; c < kCols; ++c)
+#pragma unroll
+      for (int i = 0; i < 4; ++i) f[r][c][i] = 0.0f;
+}
+
 struct KernelArgs {
   Params p;
   TileMap map;

@@ -22,47 +22,67 @@ namespace tilekernels::bmm::detail {
 // Dynamic shared memory a kernel may use without opting in (a CUDA constant on every architecture).
 inline constexpr int kDefaultDynamicSmemLimit = 48 * 1024;
 
+// A value computed once per CUDA device (by ordinal) and kept (T other than bool: vector<bool> has no
+// element pointers). `compute(device, &value)` runs under
+// the lock the first time the current device asks; a failure is returned and not kept.
+template <class T>
+class PerDevice {
+ public:
+  template <class Compute>
+  cudaError_t get(Compute compute, T* value) {
+    int device = 0;
+    cudaError_t err = cudaGetDevice(&device);
+    if (err != cudaSuccess) return err;
+    std::lock_guard<std::mutex> lock(mutex_);
+    if (device >= static_cast<int>(known_.size())) {
+      known_.resize(device + 1, false);
+      values_.resize(device + 1);
+    }
+    if (!known_[device]) {
+      err = compute(device, &values_[device]);
+      if (err != cudaSuccess) return err;
+      known_[device] = true;
+    }
+    *value = values_[device];
+    return cudaSuccess;
+  }
+
+ private:
+  std::mutex mutex_;
+  std::vector<bool> known_;
+  std::vector<T> values_;
+};
+
 // Opts kKernel into `bytes` of dynamic shared memory on the current device, once per device.
 template <auto kKernel>
 cudaError_t allow_dynamic_smem(int bytes) {
   if (bytes <= kDefaultDynamicSmemLimit) return cudaSuccess;
-  static std::mutex mutex;
-  static std::vector<bool> done;  // indexed by device ordinal
-  int device = 0;
-  cudaError_t err = cudaGetDevice(&device);
-  if (err != cudaSuccess) return err;
-  std::lock_guard<std::mutex> lock(mutex);
-  if (device < static_cast<int>(done.size()) && done[device]) return cudaSuccess;
-  err = cudaFuncSetAttribute(kKernel, cudaFuncAttributeMaxDynamicSharedMemorySize, bytes);
-  if (err != cudaSuccess) return err;
-  if (static_cast<int>(done.size()) <= device) done.resize(device + 1, false);
-  done[device] = true;
-  return cudaSuccess;
+  static PerDevice<int> opted_in;  // the bytes kKernel was opted into
+  int opted_bytes = 0;
+  return opted_in.get(
+      [&](int, int* value) {
+        *value = bytes;
+        return cudaFuncSetAttribute(kKernel, cudaFuncAttributeMaxDynamicSharedMemorySize, bytes);
+      },
+      &opted_bytes);
 }
 
 // CTAs of kKernel that the current device holds at once (SMs x resident CTAs per SM), once per device.
 template <auto kKernel>
 cudaError_t resident_ctas(int threads, int smem_bytes, int64_t* ctas) {
-  static std::mutex mutex;
-  static std::vector<int64_t> known;  // indexed by device ordinal; 0: not asked yet
-  int device = 0;
-  cudaError_t err = cudaGetDevice(&device);
-  if (err != cudaSuccess) return err;
-  std::lock_guard<std::mutex> lock(mutex);
-  if (device < static_cast<int>(known.size()) && known[device] > 0) {
-    *ctas = known[device];
-    return cudaSuccess;
-  }
-  int sms = 0, per_sm = 0;
-  err = cudaDeviceGetAttribute(&sms, cudaDevAttrMultiProcessorCount, device);
-  if (err != cudaSuccess) return err;
-  err = cudaOccupancyMaxActiveBlocksPerMultiprocessor(&per_sm, kKernel, threads, smem_bytes);
-  if (err != cudaSuccess) return err;
-  if (per_sm < 1) return cudaErrorInvalidConfiguration;
-  if (static_cast<int>(known.size()) <= device) known.resize(device + 1, 0);
-  known[device] = static_cast<int64_t>(sms) * per_sm;
-  *ctas = known[device];
-  return cudaSuccess;
+  static PerDevice<int64_t> resident;
+  return resident.get(
+      [&](int device, int64_t* count) {
+        int sms = 0, per_sm = 0;
+        cudaError_t err = cudaDeviceGetAttribute(&sms, cudaDevAttrMultiProcessorCount, device);
+        if (err != cudaSuccess) return err;
+        err = cudaOccupancyMaxActiveBlocksPerMultiprocessor(&per_sm, kKernel, threads, smem_bytes);
+        if (err != cudaSuccess) return err;
+        if (per_sm < 1) return cudaErrorInvalidConfiguration;
+        *count = static_cast<int64_t>(sms) * per_sm;
+        return cudaSuccess;
+      },
+      ctas);
 }
 
 // The one kernel entry point: the row's math mode and engine pick the kernel body. wgmma rows get
