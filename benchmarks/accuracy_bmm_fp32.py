@@ -2,7 +2,9 @@
 for input distributions beyond the problem's torch.rand: error against a float64 reference, and
 KernelBench's check (allclose(atol=rtol=1e-4) against torch.bmm) with the number of elements it
 fails. The exact (float64) result is checked the same way: where even it fails, the tolerance is
-below torch's own rounding and no fp32 kernel can promise to pass.
+below torch's own rounding and no fp32 kernel can promise to pass. Each tilekernels row also gives its
+time on those inputs (median, L2 flushed): 3xFP16 recomputes exactly the tiles whose values outgrow
+their first k tile's scale by 2^8, so its speed depends on the inputs.
 
     python benchmarks/accuracy_bmm_fp32.py [--shape 128,512,2048,1024] [--precisions highest high]
 """
@@ -16,6 +18,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "python"))
 import torch  # noqa: E402
 
 import tilekernels  # noqa: E402,F401
+from tilekernels.benchmarking.timing import time_ms  # noqa: E402
 
 DISTRIBUTIONS = {
     "rand": lambda shape: torch.rand(shape, device="cuda"),
@@ -42,19 +45,21 @@ def main() -> int:
     torch.backends.cuda.matmul.allow_tf32 = False  # torch.bmm as KernelBench's fp32 reference: SGEMM
     print(f"bmm fp32 {batch}x{m}x{n}x{k}: relerr = |x - ref| / |ref| (float64 reference); "
           "fails = elements outside allclose(x, torch.bmm, atol=rtol=1e-4)")
-    print(f"{'inputs':<10} {'result':<22} {'relerr':>9} {'max abs err':>12} {'fails':>9}")
+    print(f"{'inputs':<10} {'result':<22} {'relerr':>9} {'max abs err':>12} {'fails':>9} {'ms':>8}")
     for name, make in DISTRIBUTIONS.items():
         torch.manual_seed(0)
         a, b = make((batch, m, k)), make((batch, k, n))
         reference = torch.bmm(a.double(), b.double())
         theirs = torch.bmm(a, b)
-        rows = [("float64 (exact)", reference), ("torch.bmm (SGEMM)", theirs)]
+        rows = [("float64 (exact)", reference, None), ("torch.bmm (SGEMM)", theirs, lambda: torch.bmm(a, b))]
         for precision in args.precisions:
-            rows.append((f"tilekernels {precision}", torch.ops.kernels.bmm(a, b, precision=precision)))
-        for label, x in rows:
+            call = (lambda p: lambda: torch.ops.kernels.bmm(a, b, precision=p))(precision)
+            rows.append((f"tilekernels {precision}", call(), call))
+        for label, x, call in rows:
             error = x.double() - reference
             relerr = (error.norm() / reference.norm()).item()
-            print(f"{name:<10} {label:<22} {relerr:9.1e} {error.abs().max().item():12.2e} {failures(x, theirs):9d}")
+            ms = f"{time_ms(call, a.device, reps=20)['median_ms']:8.3f}" if call else f"{'':8}"
+            print(f"{name:<10} {label:<22} {relerr:9.1e} {error.abs().max().item():12.2e} {failures(x, theirs):9d} {ms}")
         del a, b, reference, theirs, rows
         torch.cuda.empty_cache()
     return 0

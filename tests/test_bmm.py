@@ -143,6 +143,44 @@ def test_bmm_fp32_non_finite_inputs(device, precision, a_layout, b_layout):
 
 
 @pytest.mark.parametrize("device", DEVICES)
+@pytest.mark.parametrize("a_layout, b_layout", [("contiguous", "contiguous"), ("transposed", "transposed"),
+                                                ("contiguous", "transposed")])
+def test_bmm_fp32_highest_wide_magnitudes(device, a_layout, b_layout):
+    """Rows of A and columns of B scaled by powers of two from 2^-30 to 2^30, one row of A by 2^-60
+    and one column of B by 2^-50 (every result stays a normal float), in every fp32-accurate
+    configuration. Each element must be within 1e-5 of its own scale, sum_k |a_ik| |b_kj|, which
+    3xFP16 meets only because it scales each row of A and column of B on its own (fp16 covers 40
+    binades)."""
+    torch.set_float32_matmul_precision("highest")
+    batch, m, n, k = 2, 150, 140, 300
+    generator = torch.Generator().manual_seed(3)
+    row_exp = torch.randint(-30, 31, (batch, m, 1), generator=generator).float()
+    col_exp = torch.randint(-30, 31, (batch, 1, n), generator=generator).float()
+    row_exp[1, 7] = -60.0
+    col_exp[1, 0, 5] = -50.0
+    a = random_tensor((batch, m, k), torch.float32, device) * torch.exp2(row_exp).to(device)
+    b = random_tensor((batch, k, n), torch.float32, device) * torch.exp2(col_exp).to(device)
+    # 3xFP16 sets a row's scale from an output tile's first k tile with 2^8 of headroom: these grow
+    # 2^12 past it, overflow the fp16 pieces, and must take the exact recompute.
+    a[0, 3, 64:] *= 4096.0
+    b[1, 100:, 7] *= 4096.0
+    a, b = layout(a, a_layout), layout(b, b_layout)
+    reference = torch.bmm(a.double(), b.double())
+    scale = torch.bmm(a.double().abs(), b.double().abs())
+    configs = [None]
+    if device == "cuda":
+        configs += tilekernels.explain("bmm", a, b, precision="highest")["candidates"]
+    for config in configs:
+        poison_allocator(device)
+        if config is None:
+            ours = torch.ops.kernels.bmm(a, b, precision="highest").double()
+        else:
+            ours = torch.ops.kernels._bmm_with_config(a, b, config, precision="highest").double()
+        worst = ((ours - reference).abs() / scale).max().item()
+        assert worst < 1e-5, (config, worst)
+
+
+@pytest.mark.parametrize("device", DEVICES)
 @pytest.mark.parametrize("dtype", DTYPES)
 def test_bmm_zero_sizes(device, dtype):
     for batch, m, n, k in [(0, 3, 4, 5), (2, 0, 4, 5), (2, 3, 0, 5)]:

@@ -24,10 +24,12 @@ namespace {
 
 constexpr const char* kFamily = "bmm";
 
-// fp32 under "highest" may use any fp32-accurate mode; the heuristic takes the one that pays on the
-// architecture: where TF32 tensor throughput only equals FP32 SIMT (sm_86, sm_89), 3xTF32 cannot win.
-MathMode preferred_accurate_math(const DeviceSpec& device) {
-  return (device.arch == 86 || device.arch == 89) ? MathMode::kFfma : MathMode::kTf32x3;
+// fp32 under "highest" may use any fp32-accurate mode; the heuristic takes the first of these that has
+// a candidate: where TF32 tensor throughput only equals FP32 SIMT (sm_86, sm_89), 3xTF32 cannot win;
+// 3xFP16 (wgmma, sm_90a) runs its three products at the fp16 rate.
+std::vector<MathMode> preferred_accurate_maths(const DeviceSpec& device) {
+  if (device.arch == 86 || device.arch == 89) return {MathMode::kFfma};
+  return {MathMode::kFp16x3, MathMode::kTf32x3};
 }
 
 bool fits_device(const bmm::TileConfig& config, const DeviceSpec& device) {
@@ -85,13 +87,16 @@ Plan plan_call(const PreparedCall& call, ScalarType dtype, const DeviceSpec& dev
 
   if (apply_tuned_choice(kFamily, plan)) return plan;
   // The heuristic compares configurations of one math mode; the autotuner may compare across them.
-  MathMode heuristic_math = maths.front();
+  std::vector<MathMode> heuristic_maths = {maths.front()};
   if (dtype == ScalarType::Float && call.precision == Fp32Precision::kHighest) {
-    heuristic_math = preferred_accurate_math(device);
+    heuristic_maths = preferred_accurate_maths(device);
   }
   std::vector<int> same_math;
-  for (int id : plan.candidates) {
-    if (bmm::kTileConfigs[id].math == heuristic_math) same_math.push_back(id);
+  for (MathMode math : heuristic_maths) {
+    for (int id : plan.candidates) {
+      if (bmm::kTileConfigs[id].math == math) same_math.push_back(id);
+    }
+    if (!same_math.empty()) break;
   }
   plan.config = bmm::choose_config(p, device, same_math.empty() ? plan.candidates : same_math, &plan.reason);
   plan.source = "heuristic";

@@ -27,7 +27,7 @@ struct Plan {
 inline std::vector<MathMode> allowed_maths(ScalarType dtype, Fp32Precision precision) {
   if (dtype == ScalarType::Half) return {MathMode::kFp16};
   if (dtype == ScalarType::BFloat16) return {MathMode::kBf16};
-  if (precision == Fp32Precision::kHighest) return {MathMode::kTf32x3, MathMode::kFfma};
+  if (precision == Fp32Precision::kHighest) return {MathMode::kTf32x3, MathMode::kFp16x3, MathMode::kFfma};
   return {MathMode::kTf32};
 }
 

@@ -40,10 +40,18 @@ struct TileConfig {
   // floats) that follows stays aligned to its swizzle period; 3xTF32 adds two or three such tiles for
   // the small halves of the shared operand.
   constexpr int wgmma_a_stage_bytes() const {
-    const int k_major = block_m * (block_k + 4) * 4, m_major = block_k * (block_m + 8) * 4;
+    const int k_major = block_m * (block_k + 4) * 4, m_major = block_k * (block_m + wgmma_a_m_major_pad()) * 4;
     return ((k_major > m_major ? k_major : m_major) + 1023) / 1024 * 1024;
   }
+  // Floats padding each k row of an m-contiguous register operand: a quarter-warp's fragment loads
+  // read k = t, t + 4 (TF32: k8 layout) or k = 2t (fp16 pieces: k16 layout) at eight rows, which
+  // distinct banks need rows 8 or 4 banks apart.
+  constexpr int wgmma_a_m_major_pad() const { return math == MathMode::kFp16x3 ? 4 : 8; }
   constexpr int wgmma_b_stage_bytes() const { return block_n * block_k * 4; }
+  // 3xFP16 converts each B stage in place into its fp16 pieces, scaling each of B's block_n rows by a
+  // power of two per output tile; it keeps their inverses for two output tiles (the next one's are
+  // written while the current one computes).
+  constexpr int wgmma_scale_bytes() const { return math == MathMode::kFp16x3 ? 2 * block_n * 4 : 0; }
   // With five or more stages the kernel converts B one k tile ahead (one barrier per k tile); 3xTF32
   // then rotates three small-half tiles instead of two.
   constexpr bool wgmma_convert_ahead() const { return stages >= 5; }
@@ -59,7 +67,8 @@ struct TileConfig {
   // Operand pipeline in shared memory.
   constexpr int pipeline_bytes() const {
     if (is_wgmma())
-      return (stages * (wgmma_a_stage_bytes() + wgmma_b_stage_bytes())) + wgmma_small_tiles() * wgmma_b_stage_bytes();
+      return (stages * (wgmma_a_stage_bytes() + wgmma_b_stage_bytes())) + wgmma_small_tiles() * wgmma_b_stage_bytes() +
+             wgmma_scale_bytes();
     if (math == MathMode::kFfma) return stages * block_k * (block_m + block_n + 2 * kFfmaRowPad) * 4;
     return stages * (block_m + block_n) * block_k * element_bytes();
   }
@@ -146,6 +155,10 @@ inline constexpr TileConfig kTileConfigs[] = {
     // The same, persistent: one CTA per SM walking output tiles (short-k, write-bound shapes: q k^T).
     {"wgmma_tf32_128x256x32_s4_persistent",   MathMode::kTf32,   128, 256, 32, 8, 1, 4, 8, 90, 1, Engine::kWgmma, 90, true},
     {"wgmma_tf32x3_128x128x32_s5_persistent", MathMode::kTf32x3, 128, 128, 32, 8, 1, 5, 8, 90, 1, Engine::kWgmma, 90, true},
+    // fp32-accurate on the fp16 tensor rate (3xFP16): each k tile's rows of A and columns of B scaled
+    // by powers of two into fp16's range and split into two fp16 pieces, three m64n128k16 products.
+    {"wgmma_fp16x3_128x128x32_s5",  MathMode::kFp16x3, 128, 128, 32, 8, 1, 5, 8, 90, 1, Engine::kWgmma, 90},
+    {"wgmma_fp16x3_128x128x32_s5_persistent", MathMode::kFp16x3, 128, 128, 32, 8, 1, 5, 8, 90, 1, Engine::kWgmma, 90, true},
 };
 // clang-format on
 

@@ -23,6 +23,7 @@ inline double machine_balance(MathMode math) {
     case MathMode::kBf16: return 200.0;
     case MathMode::kTf32: return 100.0;
     case MathMode::kTf32x3: return 35.0;
+    case MathMode::kFp16x3: return 70.0;
     case MathMode::kFfma: return 20.0;
   }
   return 100.0;

@@ -1,9 +1,9 @@
 #pragma once
-// TF32 and 3xTF32 bmm for Hopper (sm_90a): wgmma with A's fragments in registers and B in
-// 128-byte-swizzled shared memory, fed by a cp.async pipeline. Each k tile of B is converted in place
-// by the whole CTA (rounded to TF32, or split into big + small halves) before its wgmma read it, while
-// the previous tile's wgmma still run. TF32 wgmma reads a shared operand only k-contiguous, so the
-// launcher runs a B that is n-contiguous as C^T = B^T A^T (kCTransposed): B^T becomes the register
+// TF32, 3xTF32 and 3xFP16 bmm for Hopper (sm_90a): wgmma with A's fragments in registers and B in
+// swizzled shared memory, fed by a cp.async pipeline. Each k tile of B is converted in place by the
+// whole CTA (rounded to TF32, split into big + small halves, or scaled and split into two fp16
+// pieces) before its wgmma read it, while the previous tile's wgmma still run. TF32 wgmma reads a
+// shared operand only k-contiguous, so the launcher runs a B that is n-contiguous as C^T = B^T A^T (kCTransposed): B^T becomes the register
 // operand and the k-contiguous A^T the shared one. README.md in this folder has the pipeline.
 // Torch-free.
 #include <cstdint>
@@ -11,6 +11,7 @@
 
 #include "kernels/bmm/bmm_configs.h"
 #include "kernels/bmm/bmm_exact_tile.cuh"
+#include "kernels/bmm/bmm_fp16_pieces.cuh"
 #include "kernels/bmm/bmm_params.h"
 #include "kernels/bmm/bmm_raster.cuh"
 #include "kernels/bmm/bmm_smem_layout.cuh"
@@ -29,11 +30,16 @@ template <int kConfig, bool kAKMajor, bool kCTransposed>
 struct Kernel {
   static constexpr TileConfig kCfg = kTileConfigs[kConfig];
   static constexpr bool kSplit = kCfg.math == MathMode::kTf32x3;
+  static constexpr bool kPieces = kCfg.math == MathMode::kFp16x3;
+  // fp32-accurate rows run a fresh tensor-core chain per k tile and promote it into a second
+  // accumulator. 3xFP16 keeps each row's scale for the whole output tile, so its chains add unscaled.
+  static constexpr bool kPromote = kSplit || kPieces;
   static constexpr int kBM = kCfg.block_m, kBN = kCfg.block_n, kBK = kCfg.block_k;
   static constexpr int kThreads = kCfg.threads();
   static constexpr int kStages = kCfg.stages;
   static constexpr int kAccRegs = kBN / 2;  // a warpgroup's 64 x kBN fp32 tile over 128 threads
   static constexpr int kKSteps = kBK / 8;
+  static constexpr int kK16Steps = kBK / 16;  // 3xFP16
   static constexpr int kAStageBytes = kCfg.wgmma_a_stage_bytes();
   static constexpr int kBStageBytes = kCfg.wgmma_b_stage_bytes();
   static constexpr int kStageBytes = kBStageBytes + kAStageBytes;  // B first: 1024-byte aligned
@@ -42,26 +48,35 @@ struct Kernel {
   static constexpr int kSmallTiles = kCfg.wgmma_small_tiles();
 
   // A is staged k-contiguous (rows of m) or m-contiguous (rows of k), padded; B as rows of n.
-  using ATile = PaddedTile<kAKMajor ? kBM : kBK, (kAKMajor ? kBK : kBM) * 4, kAKMajor ? 16 : 32>;
+  using ATile = PaddedTile<kAKMajor ? kBM : kBK, (kAKMajor ? kBK : kBM) * 4,
+                           kAKMajor ? 16 : kCfg.wgmma_a_m_major_pad() * 4>;
   using BTile = Swizzle128Tile<kBN>;
   using ALoader = TileLoader<ATile, kAKMajor ? kBM : kBK, kAKMajor ? kBK : kBM, 4, kThreads, kBK, kAKMajor>;
   using BLoader = TileLoader<BTile, kBN, kBK, 4, kThreads, kBK, true>;
 
-  static_assert(kCfg.is_wgmma() && (kCfg.math == MathMode::kTf32 || kSplit), "wgmma rows are TF32 or 3xTF32");
+  static_assert(kCfg.is_wgmma() && (kCfg.math == MathMode::kTf32 || kPromote), "wgmma rows are TF32, 3xTF32 or 3xFP16");
+  static_assert(!kPieces || (kBN == 128 && kConvertAhead), "3xFP16 rows: m64n128k16, B converted one k tile ahead");
   static_assert(kCfg.warps_n == 1 && kBM == 64 * (kThreads / 128), "one warpgroup per 64 rows of the tile");
   static_assert(kBK * 4 == 128, "a k tile is one 128-byte swizzle row of B");
   static_assert((kBN == 128 || kBN == 256) && kBStageBytes == BTile::kBytes, "one m64n128 or m64n256 wgmma per k8");
   static_assert(ATile::kBytes <= kAStageBytes && kAStageBytes % 1024 == 0, "bmm_configs.h sizes A's stage");
   static_assert(kStages >= 3, "a stage is refilled two k tiles after its wgmma were issued");
-  static_assert(kStages * kStageBytes + kSmallTiles * kBStageBytes == kCfg.pipeline_bytes(),
+  static_assert(kStages * kStageBytes + kSmallTiles * kBStageBytes + kCfg.wgmma_scale_bytes() == kCfg.pipeline_bytes(),
                 "bmm_configs.h disagrees on the pipeline size");
 
   // One k tile of this thread's A fragments (the mma.m16n8k8 layout: rows g, g + 8 of its warp's 16,
   // k t, t + 4 of each k8 step), rounded (TF32) or split (3xTF32).
-  struct Fragments {
+  struct Tf32Fragments {
     uint32_t big[kKSteps][4];
     uint32_t small[kSplit ? kKSteps : 1][4];
   };
+  // 3xFP16: per k16 step the mma.m16n8k16 A fragment (rows g, g + 8; k 2t, 2t + 1 and 2t + 8, 2t + 9)
+  // of both pieces.
+  struct PieceFragments {
+    uint32_t hi[kK16Steps][4];
+    uint32_t lo[kK16Steps][4];
+  };
+  using Fragments = std::conditional_t<kPieces, PieceFragments, Tf32Fragments>;
 
   // This thread's first row in the tile, in both the A fragment and the accumulator layout: its
   // warpgroup's 64 rows, its warp's 16, row g = lane / 4.
@@ -75,7 +90,7 @@ struct Kernel {
     return kAKMajor ? r * ATile::kRowPitch + k * 4 : k * ATile::kRowPitch + r * 4;
   }
 
-  static __device__ __forceinline__ void load_fragments(Fragments& f, uint32_t a_tile) {
+  static __device__ __forceinline__ void load_fragments(Tf32Fragments& f, uint32_t a_tile) {
 #pragma unroll
     for (int ks = 0; ks < kKSteps; ++ks)
 #pragma unroll
@@ -86,6 +101,80 @@ struct Kernel {
         else
           f.big[ks][i] = tf32_operand(x);
       }
+  }
+
+  // 3xFP16: the thread's fragment elements of one k tile (k-contiguous pairs in one load), rows g and
+  // g + 8 scaled by scale[0] and scale[1]; an output tile's first k tile sets them (piece_scale of the
+  // largest magnitude over the quad's 32 elements of the row).
+  static __device__ __forceinline__ void load_fragments(PieceFragments& f, uint32_t a_tile, PieceScale (&scale)[2],
+                                                        bool first) {
+    float x[kK16Steps][4][2];
+    float row_max[2] = {0.f, 0.f};
+#pragma unroll
+    for (int ks = 0; ks < kK16Steps; ++ks)
+#pragma unroll
+      for (int i = 0; i < 4; ++i) {
+        const uint32_t at = a_tile + a_delta((i & 1) * 8, ks * 16 + (i >> 1) * 8);
+        uint32_t v[2];
+        if constexpr (kAKMajor) {
+          ptx::ld_shared_v2(v, at);
+        } else {
+          v[0] = ptx::ld_shared_b32(at);
+          v[1] = ptx::ld_shared_b32(at + a_delta(0, 1));
+        }
+#pragma unroll
+        for (int e = 0; e < 2; ++e) {
+          x[ks][i][e] = __uint_as_float(v[e]);
+          row_max[i & 1] = fmaxf(row_max[i & 1], fabsf(x[ks][i][e]));
+        }
+      }
+    if (first) {
+#pragma unroll
+      for (int h = 0; h < 2; ++h) scale[h] = piece_scale(quad_max(row_max[h]));
+    }
+#pragma unroll
+    for (int ks = 0; ks < kK16Steps; ++ks)
+#pragma unroll
+      for (int i = 0; i < 4; ++i) split_pieces(x[ks][i][0], x[ks][i][1], scale[i & 1].scale, f.hi[ks][i], f.lo[ks][i]);
+  }
+
+  // 3xFP16: splits a B stage (rows of 32 fp32 k in the 128-byte swizzle) in place into its fp16
+  // pieces. Each eight-row group (1 KB) becomes hi's eight 64-byte rows followed by lo's, both in the
+  // 64-byte swizzle: wgmma's K-major layout with groups 1 KB apart. One warp converts a whole group
+  // (four lanes per row, eight k each) and reads all of it before any lane writes. The rows' scales
+  // are set at an output tile's first k tile (`first`), kept in `scale` (this thread's rows), and their
+  // inverses written to `inverses` for the epilogue.
+  static constexpr int kBGroupsPerWarp = kBN / (8 * (kThreads / 32));
+  static __device__ __forceinline__ void convert_b_pieces(uint32_t b_tile, float (&scale)[kBGroupsPerWarp],
+                                                          uint32_t inverses, bool first) {
+    constexpr int kWarps = kThreads / 32;
+    static_assert(kBN % (8 * kWarps) == 0, "eight-row groups spread evenly over the warps");
+    const int lane = threadIdx.x & 31, r8 = lane >> 2, q = lane & 3;
+#pragma unroll
+    for (int i = 0; i < kBGroupsPerWarp; ++i) {
+      const int group = i * kWarps + (threadIdx.x >> 5);
+      const uint32_t base = b_tile + group * 1024;
+      uint32_t v[2][4];
+      ptx::ld_shared_v4(v[0], base + BTile::offset(r8, 2 * q));
+      ptx::ld_shared_v4(v[1], base + BTile::offset(r8, 2 * q + 1));
+      if (first) {
+        float m = 0.f;
+#pragma unroll
+        for (int e = 0; e < 8; ++e) m = fmaxf(m, fabsf(__uint_as_float(v[e / 4][e % 4])));
+        const PieceScale s = piece_scale(quad_max(m));
+        scale[i] = s.scale;
+        if (q == 0) ptx::st_shared_b32(inverses + (group * 8 + r8) * 4, __float_as_uint(s.inverse));
+      }
+      uint32_t hi[4], lo[4];
+#pragma unroll
+      for (int j = 0; j < 4; ++j)
+        split_pieces(__uint_as_float(v[j / 2][(j % 2) * 2]), __uint_as_float(v[j / 2][(j % 2) * 2 + 1]), scale[i],
+                     hi[j], lo[j]);
+      __syncwarp();
+      const uint32_t row = base + r8 * 64 + ((q ^ ((r8 >> 1) & 3)) << 4);
+      ptx::st_shared_v4(row, hi[0], hi[1], hi[2], hi[3]);
+      ptx::st_shared_v4(row + 512, lo[0], lo[1], lo[2], lo[3]);
+    }
   }
 
   // Rounds a B stage to TF32 in place, or splits it: big in place, small into `small_tile` (as
@@ -120,13 +209,23 @@ struct Kernel {
     for (int i = 0; i < kN; ++i) ptx::wgmma_keep(acc[i]);
   }
 
-  static __device__ __forceinline__ void keep(Fragments& f) {
+  static __device__ __forceinline__ void keep(Tf32Fragments& f) {
 #pragma unroll
     for (int ks = 0; ks < kKSteps; ++ks)
 #pragma unroll
       for (int i = 0; i < 4; ++i) {
         ptx::wgmma_keep(f.big[ks][i]);
         if constexpr (kSplit) ptx::wgmma_keep(f.small[ks][i]);
+      }
+  }
+
+  static __device__ __forceinline__ void keep(PieceFragments& f) {
+#pragma unroll
+    for (int ks = 0; ks < kK16Steps; ++ks)
+#pragma unroll
+      for (int i = 0; i < 4; ++i) {
+        ptx::wgmma_keep(f.hi[ks][i]);
+        ptx::wgmma_keep(f.lo[ks][i]);
       }
   }
 
@@ -140,7 +239,7 @@ struct Kernel {
 
   // The k tile's wgmma: 3xTF32 as small_a * big_b + big_a * small_b + big_a * big_b, small products
   // first; `restart` begins a fresh tensor-core chain (scale_d = 0 at its first product).
-  static __device__ __forceinline__ void issue(float (&acc)[kAccRegs], const Fragments& f, uint32_t b_tile,
+  static __device__ __forceinline__ void issue(float (&acc)[kAccRegs], const Tf32Fragments& f, uint32_t b_tile,
                                                uint32_t small_tile, bool restart) {
     const uint64_t big_desc = ptx::wgmma_sw128_desc(b_tile);
     const uint64_t small_desc = ptx::wgmma_sw128_desc(small_tile);
@@ -154,6 +253,35 @@ struct Kernel {
       } else {
         mma(acc, f.big[ks], big_desc + step, 1);
       }
+    }
+  }
+
+  // 3xFP16: lo_a * hi_b + hi_a * lo_b + hi_a * hi_b per k16 step, in a fresh chain.
+  static __device__ __forceinline__ void issue(float (&acc)[kAccRegs], const PieceFragments& f, uint32_t b_tile,
+                                               uint32_t, bool) {
+#pragma unroll
+    for (int ks = 0; ks < kK16Steps; ++ks) {
+      const uint64_t hi_desc = ptx::wgmma_desc(b_tile + ks * 32, 16, 1024, 2);
+      const uint64_t lo_desc = ptx::wgmma_desc(b_tile + 512 + ks * 32, 16, 1024, 2);
+      ptx::wgmma_m64k16_f16_rs<kBN, false, 0>(acc, f.lo[ks], hi_desc, ks == 0 ? 0 : 1);
+      ptx::wgmma_m64k16_f16_rs<kBN, false, 0>(acc, f.hi[ks], lo_desc, 1);
+      ptx::wgmma_m64k16_f16_rs<kBN, false, 0>(acc, f.hi[ks], hi_desc, 1);
+    }
+  }
+
+  // 3xFP16: the output tile's sums back from scaled units: times the inverse scales of A's rows g,
+  // g + 8 and of B's rows (`b_inverses`), powers of two (their product first: each alone may overflow).
+  static __device__ __forceinline__ void unscale(float (&total)[kAccRegs], const PieceScale (&a_scale)[2],
+                                                 uint32_t b_inverses) {
+    const uint32_t col_inverses = b_inverses + (threadIdx.x & 3) * 8;
+#pragma unroll
+    for (int j = 0; j < kBN / 8; ++j) {
+      uint32_t b_inverse[2];
+      ptx::ld_shared_v2(b_inverse, col_inverses + j * 32);
+#pragma unroll
+      for (int h = 0; h < 2; ++h)
+#pragma unroll
+        for (int e = 0; e < 2; ++e) total[4 * j + 2 * h + e] *= a_scale[h].inverse * __uint_as_float(b_inverse[e]);
     }
   }
 
@@ -277,8 +405,23 @@ struct Kernel {
     // 3xTF32's small halves of B, rotating over kSmallTiles k tiles: a tile's conversion writes its
     // small half while the wgmma of the tile before (two: with kConvertAhead) still read theirs.
     auto small_tile = [&](int i) { return smem_base + kStages * kStageBytes + i * kBStageBytes; };
-    // This thread's fragment element (fragment_row(), k = t) in an A stage.
-    const uint32_t frag_off = a_delta(fragment_row(), threadIdx.x & 3);
+    // 3xFP16: the scales of this thread's rows of A (fragments) and B (conversion) for the output tile
+    // being loaded, and the inverses of B's, one array per output-tile parity.
+    PieceScale a_scale[2];
+    float b_scale[kPieces ? kBGroupsPerWarp : 1];
+    auto b_inverses = [&](int parity) {
+      return smem_base + kStages * kStageBytes + kSmallTiles * kBStageBytes + parity * kBN * 4;
+    };
+    // `first`: the stage holds an output tile's first k tile (3xFP16 then sets that tile's scales).
+    auto convert = [&](int s, int small, bool first, int inverses_parity) {
+      if constexpr (kPieces)
+        convert_b_pieces(b_stage(s), b_scale, b_inverses(inverses_parity), first);
+      else
+        convert_b(b_stage(s), small_tile(small));
+    };
+    int tile_parity = 0;  // of the output tile being computed (a CTA's first is 0)
+    // This thread's first fragment element (fragment_row(), k = t; 3xFP16: k = 2t) in an A stage.
+    const uint32_t frag_off = a_delta(fragment_row(), (threadIdx.x & 3) * (kPieces ? 2 : 1));
 
     // Prologue: k tiles 0 .. kStages - 3 in flight, one commit group each; k tile i then refills the
     // stage of k tile i - 2, so commit group i always holds k tile i (counted over the CTA's tiles).
@@ -295,7 +438,7 @@ struct Kernel {
     if constexpr (kConvertAhead) {
       ptx::cp_async_wait<kStages - 3>();
       __syncthreads();
-      if (ktiles > 0) convert_b(b_stage(0), small_tile(0));
+      if (ktiles > 0) convert(0, 0, true, 0);
       ptx::fence_proxy_async_shared();
     }
 
@@ -303,9 +446,9 @@ struct Kernel {
     // it into `total` with rounded adds: the tensor cores' truncating accumulation would otherwise
     // cost it its accuracy over long k (measured: a chain of two tiles already doubles the error).
     float acc[kAccRegs];
-    float total[kSplit ? kAccRegs : 1];
+    float total[kPromote ? kAccRegs : 1];
     auto promote = [&]() {
-      if constexpr (kSplit) {
+      if constexpr (kPromote) {
 #pragma unroll
         for (int i = 0; i < kAccRegs; ++i) total[i] += acc[i];
       }
@@ -327,12 +470,15 @@ struct Kernel {
       feed.load(a_stage(refill), b_stage(refill), p, walk);
       ptx::cp_async_commit();
       if constexpr (!kConvertAhead) {
-        convert_b(b_stage(ring.stage), small_tile(ring.small));
+        convert(ring.stage, ring.small, kt == 0, tile_parity);
         ptx::fence_proxy_async_shared();  // the converted B is read by wgmma (the async proxy)
         __syncthreads();
       }
-      load_fragments(frag[kP], a_stage(ring.stage) + frag_off);
-      if constexpr (kSplit) {
+      if constexpr (kPieces)
+        load_fragments(frag[kP], a_stage(ring.stage) + frag_off, a_scale, kt == 0);
+      else
+        load_fragments(frag[kP], a_stage(ring.stage) + frag_off);
+      if constexpr (kPromote) {
         // The previous k tile's chain must finish before the promotion reads it and this one restarts it.
         ptx::wgmma_wait<0>();
         keep(acc);
@@ -341,9 +487,9 @@ struct Kernel {
       }
       keep(acc);
       ptx::wgmma_fence();
-      issue(acc, frag[kP], b_stage(ring.stage), small_tile(ring.small), kSplit);
+      issue(acc, frag[kP], b_stage(ring.stage), small_tile(ring.small), kPromote);
       ptx::wgmma_commit();
-      if constexpr (!kSplit) {
+      if constexpr (!kPromote) {
         ptx::wgmma_wait<1>();  // the previous k tile's wgmma are done with their fragments and B stage
         keep(frag[kP ^ 1]);
       }
@@ -351,7 +497,8 @@ struct Kernel {
         // The next k tile's small half reuses that of the k tile two before, retired by every
         // warpgroup before the barrier. After the CTA's last k tile this converts a stage no copy
         // fills and no wgmma reads: harmless, and cheaper in registers than knowing it is the last.
-        convert_b(b_stage(next.stage), small_tile(next.small));
+        const bool next_first = kt + 1 == ktiles;  // the next k tile starts the next output tile
+        convert(next.stage, next.small, next_first, tile_parity ^ (next_first ? 1 : 0));
         ptx::fence_proxy_async_shared();
       }
       ring = next;
@@ -361,7 +508,7 @@ struct Kernel {
 #pragma unroll
       for (int i = 0; i < kAccRegs; ++i) {
         acc[i] = 0.f;
-        if constexpr (kSplit) total[i] = 0.f;
+        if constexpr (kPromote) total[i] = 0.f;
       }
       for (int kt = 0; kt < ktiles; kt += 2) {
         k_tile(kt, std::integral_constant<int, 0>{});
@@ -373,8 +520,9 @@ struct Kernel {
       keep(frag[1]);
 
       const TileCoord c = walk.coord(tile);  // computed here: registers are scarce during the k loop
-      if constexpr (kSplit) {
+      if constexpr (kPromote) {
         promote();
+        if constexpr (kPieces) unscale(total, a_scale, b_inverses(tile_parity));
         bool has_nan = false;
 #pragma unroll
         for (int i = 0; i < kAccRegs; ++i) has_nan |= total[i] != total[i];
@@ -382,6 +530,7 @@ struct Kernel {
           store_exact_tile<kBM, kBN, kThreads, kAKMajor, true, kCTransposed>(p, c.batch, c.m0, c.n0);
         else
           store(total, p, c.batch, c.m0, c.n0);
+        tile_parity ^= 1;
       } else {
         store(acc, p, c.batch, c.m0, c.n0);
       }

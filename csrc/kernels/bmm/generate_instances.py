@@ -17,6 +17,7 @@ MATH_MODES = {  # file-name tag -> MathMode enumerator
     "tf32": "kTf32",
     "tf32x3": "kTf32x3",
     "ffma": "kFfma",
+    "fp16x3": "kFp16x3",
 }
 # (tag, k-contiguous?): A is "ak" (row-major, k-contiguous) or "am" (m-contiguous); B is "bk"
 # (k-contiguous, i.e. column-major) or "bn" (n-contiguous, row-major).

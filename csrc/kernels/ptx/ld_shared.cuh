@@ -11,6 +11,10 @@ __device__ __forceinline__ void ld_shared_v4(uint32_t (&r)[4], uint32_t smem_add
                : "r"(smem_addr));
 }
 
+__device__ __forceinline__ void ld_shared_v2(uint32_t (&r)[2], uint32_t smem_addr) {
+  asm volatile("ld.shared.v2.b32 {%0, %1}, [%2];\n" : "=r"(r[0]), "=r"(r[1]) : "r"(smem_addr));
+}
+
 __device__ __forceinline__ uint32_t ld_shared_b32(uint32_t smem_addr) {
   uint32_t r;
   asm volatile("ld.shared.b32 %0, [%1];\n" : "=r"(r) : "r"(smem_addr));

@@ -1,0 +1,51 @@
+#pragma once
+// fp32 operands as pairs of fp16 pieces, for 3xFP16 (MathMode::kFp16x3). A group of values (one row of
+// an operand over an output tile's k extent) is scaled by a power of two, and each scaled value x
+// splits into hi = fp16(x), rounded to nearest, and lo = fp16(x - hi): 22 significant bits, what
+// 3xTF32 keeps, at twice TF32's tensor rate. The scale is what fp16's narrow exponent range needs; it
+// is exact, and the epilogue multiplies it back out. Torch-free.
+#include <cuda_fp16.h>
+
+#include <cstdint>
+
+namespace tilekernels::bmm {
+
+struct PieceScale {
+  float scale, inverse;
+};
+
+// The scale for a group whose first k tile has largest magnitude max_abs (>= 0): it maps that
+// magnitude into [2^7, 2^8), which leaves later k tiles 2^8 times more room before fp16 overflows
+// (65504) and keeps all 22 bits down to 2^-10 of it. A later value beyond that room, an infinity or
+// a NaN becomes inf or NaN in the pieces, and so NaN in the tile's accumulators, which sends the tile
+// to the exact recompute as in 3xTF32 (store_exact_tile). An all-zero first tile gets scale 1 (rows of
+// triangular or padded operands); tiny groups get 2^126 at most.
+__device__ __forceinline__ PieceScale piece_scale(float max_abs) {
+  const int e = static_cast<int>((__float_as_uint(max_abs) >> 23) & 0xffu);
+  const int s = max_abs == 0.f ? 127 : min(261 - e, 253);  // the biased exponent of 2^(7 - (e - 127))
+  return {__uint_as_float(static_cast<uint32_t>(s) << 23), __uint_as_float(static_cast<uint32_t>(254 - s) << 23)};
+}
+
+// The largest of v over the four lanes of a quad (the lanes that share a fragment row).
+__device__ __forceinline__ float quad_max(float v) {
+  v = fmaxf(v, __shfl_xor_sync(0xffffffffu, v, 1));
+  return fmaxf(v, __shfl_xor_sync(0xffffffffu, v, 2));
+}
+
+__device__ __forceinline__ uint32_t half2_bits(__half2 h) {
+  uint32_t bits;
+  memcpy(&bits, &h, sizeof(bits));
+  return bits;
+}
+
+// Two values of one row, consecutive in k (x0 at the lower k), scaled and split into fp16x2 pieces
+// with the lower k in the low half (the tensor cores' fragment order).
+__device__ __forceinline__ void split_pieces(float x0, float x1, float scale, uint32_t& hi, uint32_t& lo) {
+  const float s0 = x0 * scale, s1 = x1 * scale;
+  const __half2 h = __floats2half2_rn(s0, s1);
+  const float2 back = __half22float2(h);
+  hi = half2_bits(h);
+  lo = half2_bits(__floats2half2_rn(s0 - back.x, s1 - back.y));
+}
+
+}  // namespace tilekernels::bmm
