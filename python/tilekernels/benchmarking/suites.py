@@ -75,10 +75,10 @@ ELEMENT_BYTES = {"fp16": 2, "bf16": 2, "tf32": 4, "fp32": 4}
 
 
 def floors_ms(flops: float, nbytes: float, mode: str, ceilings: Dict[str, float]) -> Tuple[float, float]:
-    """(compute floor, memory floor) in ms. fp32-accurate work is bounded by the faster of plain FP32
-    and three TF32 products."""
+    """(compute floor, memory floor) in ms. fp32-accurate work is bounded by the fastest of plain FP32,
+    three TF32 products and three fp16 products (3xFP16)."""
     if mode == "fp32":
-        rate = max(ceilings["fp32"], ceilings["tf32"] / 3)
+        rate = max(ceilings["fp32"], ceilings["tf32"] / 3, ceilings["fp16"] / 3)
     else:
         rate = ceilings[mode]
     return flops / (rate * 1e12) * 1e3, nbytes / (ceilings["copy_tbs"] * 1e12) * 1e3
