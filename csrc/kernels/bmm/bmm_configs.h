@@ -155,8 +155,8 @@ inline constexpr TileConfig kTileConfigs[] = {
     // The same, persistent: one CTA per SM walking output tiles (short-k, write-bound shapes: q k^T).
     {"wgmma_tf32_128x256x32_s4_persistent",   MathMode::kTf32,   128, 256, 32, 8, 1, 4, 8, 90, 1, Engine::kWgmma, 90, true},
     {"wgmma_tf32x3_128x128x32_s5_persistent", MathMode::kTf32x3, 128, 128, 32, 8, 1, 5, 8, 90, 1, Engine::kWgmma, 90, true},
-    // fp32-accurate on the fp16 tensor rate (3xFP16): each k tile's rows of A and columns of B scaled
-    // by powers of two into fp16's range and split into two fp16 pieces, three m64n128k16 products.
+    // fp32-accurate at the fp16 tensor rate (3xFP16): each row of A and column of B scaled by a power
+    // of two per output tile and split into two fp16 pieces, three m64n128k16 products per k16.
     {"wgmma_fp16x3_128x128x32_s5",  MathMode::kFp16x3, 128, 128, 32, 8, 1, 5, 8, 90, 1, Engine::kWgmma, 90},
     {"wgmma_fp16x3_128x128x32_s5_persistent", MathMode::kFp16x3, 128, 128, 32, 8, 1, 5, 8, 90, 1, Engine::kWgmma, 90, true},
 };
