@@ -10,6 +10,7 @@ their first k tile's scale by 2^8, so its speed depends on the inputs.
 """
 
 import argparse
+import functools
 import sys
 from pathlib import Path
 
@@ -53,7 +54,7 @@ def main() -> int:
         theirs = torch.bmm(a, b)
         rows = [("float64 (exact)", reference, None), ("torch.bmm (SGEMM)", theirs, lambda: torch.bmm(a, b))]
         for precision in args.precisions:
-            call = (lambda p: lambda: torch.ops.kernels.bmm(a, b, precision=p))(precision)
+            call = functools.partial(torch.ops.kernels.bmm, a, b, precision=precision)
             rows.append((f"tilekernels {precision}", call(), call))
         for label, x, call in rows:
             error = x.double() - reference

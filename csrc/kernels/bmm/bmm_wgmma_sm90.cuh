@@ -3,8 +3,9 @@
 // swizzled shared memory, fed by a cp.async pipeline. Each k tile of B is converted in place by the
 // whole CTA (rounded to TF32, split into big + small halves, or scaled and split into two fp16
 // pieces) before its wgmma read it, while the previous tile's wgmma still run. TF32 wgmma reads a
-// shared operand only k-contiguous, so the launcher runs a B that is n-contiguous as C^T = B^T A^T (kCTransposed): B^T becomes the register
-// operand and the k-contiguous A^T the shared one. README.md in this folder has the pipeline.
+// shared operand only k-contiguous, so the launcher runs a B that is n-contiguous as
+// C^T = B^T A^T (kCTransposed): B^T becomes the register operand and the k-contiguous A^T the shared
+// one. README.md in this folder has the pipeline.
 // Torch-free.
 #include <cstdint>
 #include <type_traits>
@@ -109,7 +110,6 @@ struct Kernel {
   static __device__ __forceinline__ void load_fragments(PieceFragments& f, uint32_t a_tile, PieceScale (&scale)[2],
                                                         bool first) {
     float x[kK16Steps][4][2];
-    float row_max[2] = {0.f, 0.f};
 #pragma unroll
     for (int ks = 0; ks < kK16Steps; ++ks)
 #pragma unroll
@@ -123,12 +123,16 @@ struct Kernel {
           v[1] = ptx::ld_shared_b32(at + a_delta(0, 1));
         }
 #pragma unroll
-        for (int e = 0; e < 2; ++e) {
-          x[ks][i][e] = __uint_as_float(v[e]);
-          row_max[i & 1] = fmaxf(row_max[i & 1], fabsf(x[ks][i][e]));
-        }
+        for (int e = 0; e < 2; ++e) x[ks][i][e] = __uint_as_float(v[e]);
       }
     if (first) {
+      float row_max[2] = {0.f, 0.f};
+#pragma unroll
+      for (int ks = 0; ks < kK16Steps; ++ks)
+#pragma unroll
+        for (int i = 0; i < 4; ++i)
+#pragma unroll
+          for (int e = 0; e < 2; ++e) row_max[i & 1] = fmaxf(row_max[i & 1], fabsf(x[ks][i][e]));
 #pragma unroll
       for (int h = 0; h < 2; ++h) scale[h] = piece_scale(quad_max(row_max[h]));
     }
@@ -145,6 +149,8 @@ struct Kernel {
   // are set at an output tile's first k tile (`first`), kept in `scale` (this thread's rows), and their
   // inverses written to `inverses` for the epilogue.
   static constexpr int kBGroupsPerWarp = kBN / (8 * (kThreads / 32));
+  static constexpr uint32_t kPieceGroupBytes = 1024;  // an eight-row group: 8 x 128 fp32 bytes in place
+  static constexpr uint32_t kLoRowsOffset = 512;      // lo's eight 64-byte rows follow hi's
   static __device__ __forceinline__ void convert_b_pieces(uint32_t b_tile, float (&scale)[kBGroupsPerWarp],
                                                           uint32_t inverses, bool first) {
     constexpr int kWarps = kThreads / 32;
@@ -153,7 +159,7 @@ struct Kernel {
 #pragma unroll
     for (int i = 0; i < kBGroupsPerWarp; ++i) {
       const int group = i * kWarps + (threadIdx.x >> 5);
-      const uint32_t base = b_tile + group * 1024;
+      const uint32_t base = b_tile + group * kPieceGroupBytes;
       uint32_t v[2][4];
       ptx::ld_shared_v4(v[0], base + BTile::offset(r8, 2 * q));
       ptx::ld_shared_v4(v[1], base + BTile::offset(r8, 2 * q + 1));
@@ -173,7 +179,7 @@ struct Kernel {
       __syncwarp();
       const uint32_t row = base + r8 * 64 + ((q ^ ((r8 >> 1) & 3)) << 4);
       ptx::st_shared_v4(row, hi[0], hi[1], hi[2], hi[3]);
-      ptx::st_shared_v4(row + 512, lo[0], lo[1], lo[2], lo[3]);
+      ptx::st_shared_v4(row + kLoRowsOffset, lo[0], lo[1], lo[2], lo[3]);
     }
   }
 
@@ -261,8 +267,8 @@ struct Kernel {
                                                uint32_t, bool) {
 #pragma unroll
     for (int ks = 0; ks < kK16Steps; ++ks) {
-      const uint64_t hi_desc = ptx::wgmma_desc(b_tile + ks * 32, 16, 1024, 2);
-      const uint64_t lo_desc = ptx::wgmma_desc(b_tile + 512 + ks * 32, 16, 1024, 2);
+      const uint64_t hi_desc = ptx::wgmma_sw64_desc(b_tile + ks * 32, kPieceGroupBytes);
+      const uint64_t lo_desc = ptx::wgmma_sw64_desc(b_tile + kLoRowsOffset + ks * 32, kPieceGroupBytes);
       ptx::wgmma_m64k16_f16_rs<kBN, false, 0>(acc, f.lo[ks], hi_desc, ks == 0 ? 0 : 1);
       ptx::wgmma_m64k16_f16_rs<kBN, false, 0>(acc, f.hi[ks], lo_desc, 1);
       ptx::wgmma_m64k16_f16_rs<kBN, false, 0>(acc, f.hi[ks], hi_desc, 1);

@@ -22,8 +22,10 @@ __device__ __forceinline__ uint64_t wgmma_desc(uint32_t smem_addr, uint32_t lead
 __device__ __forceinline__ uint64_t wgmma_sw128_desc(uint32_t smem_addr) { return wgmma_desc(smem_addr, 16, 1024, 1); }
 
 // A K-major tile of 64-byte rows with the 64-byte swizzle (chunk c of row r at r * 64 +
-// ((c ^ ((r / 2) % 4)) * 16)): eight-row groups 512 bytes apart.
-__device__ __forceinline__ uint64_t wgmma_sw64_desc(uint32_t smem_addr) { return wgmma_desc(smem_addr, 16, 512, 2); }
+// ((c ^ ((r / 2) % 4)) * 16)): eight-row groups `group_bytes` apart (512: back to back).
+__device__ __forceinline__ uint64_t wgmma_sw64_desc(uint32_t smem_addr, uint32_t group_bytes = 512) {
+  return wgmma_desc(smem_addr, 16, group_bytes, 2);
+}
 
 // An MN-major tile with the 128-byte swizzle: each k row holds 64 consecutive 16-bit MN elements in
 // 128 bytes (chunk c of k row r at r * 128 + ((c ^ (r % 8)) * 16)), eight k rows form a 1024-byte
