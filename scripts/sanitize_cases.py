@@ -41,5 +41,11 @@ for dtype in (torch.float16, torch.bfloat16, torch.float32):
         for causal in (False, True):
             for config in tilekernels.explain("attention", q, k, k, is_causal=causal)["candidates"]:
                 torch.ops.kernels._attention_with_config(q, k, k, config, is_causal=causal)
+# fp32 3xFP16 tiles that meet a value beyond fp16's range rerun on the exact row (two key blocks).
+q = torch.randn(1, 4, 300, 1000, device="cuda")
+q[0, 2, 200, 5] = 7e4
+for causal in (False, True):
+    for config in tilekernels.explain("attention", q, q, q, is_causal=causal)["candidates"]:
+        torch.ops.kernels._attention_with_config(q, q, q, config, is_causal=causal)
 torch.cuda.synchronize()
 print("sanitize cases ran")

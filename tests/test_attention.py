@@ -6,6 +6,8 @@ import pytest
 import torch
 import torch.nn.functional as F
 
+import tilekernels
+
 from conftest import DEVICES
 from helpers import (DTYPES, assert_close_to_reference, assert_kernelbench_close, poison_allocator, random_tensor)
 
@@ -104,6 +106,49 @@ def test_attention_fp32_long_keys(device, dim):
     q, k, v = qkv(1, 2, 2, 64, 16384, dim, torch.float32, device, "rand")
     ours, theirs = check_attention(q, k, v)
     assert_kernelbench_close(ours, theirs)
+
+
+def fp16x3_rows(q, k, v):
+    """The compiled fp16x3 attention rows (fp32 split into fp16 pieces) that can serve this call."""
+    candidates = tilekernels.explain("attention", q, k, v)["candidates"]
+    return [c["id"] for c in tilekernels.tile_configs("attention") if c["math"] == "fp16x3" and c["id"] in candidates]
+
+
+@pytest.mark.cuda
+@pytest.mark.parametrize("where", ["q", "k", "v"])
+def test_attention_fp32_pieces_outside_fp16_range(where):
+    """fp16x3 rows cannot represent 7e4 (fp16 stops at 65504): the 128-row tiles that meet it flag
+    themselves and rerun on the exact row, the others keep the fp16x3 result; both must be right."""
+    torch.set_float32_matmul_precision("highest")
+    q, k, v = qkv(2, 2, 2, 300, 300, 1000, torch.float32, "cuda")
+    {"q": q, "k": k, "v": v}[where][1, 0, 140, 3] = 7e4
+    rows = fp16x3_rows(q, k, v)
+    if not rows:
+        pytest.skip("no fp16x3 attention row runs on this GPU")
+    for config in rows:
+        for is_causal in (False, True):
+            check_attention(q, k, v, is_causal=is_causal,
+                            op=lambda *_, config=config, **kw: torch.ops.kernels._attention_with_config(
+                                q, k, v, config, kw["is_causal"], kw["scale"]))
+
+
+@pytest.mark.cuda
+def test_attention_fp32_pieces_nan_input():
+    """A NaN query element: its row is NaN as in torch, every other row (its tile reruns exactly) is not."""
+    torch.set_float32_matmul_precision("highest")
+    q, k, v = qkv(1, 2, 2, 200, 200, 512, torch.float32, "cuda")
+    q[0, 1, 70, 9] = float("nan")
+    rows = fp16x3_rows(q, k, v)
+    if not rows:
+        pytest.skip("no fp16x3 attention row runs on this GPU")
+    reference, _ = reference_attention(q, k, v, False, None)
+    for config in rows:
+        poison_allocator("cuda")
+        ours, _ = torch.ops.kernels._attention_with_config(q, k, v, config, False)
+        nan_rows = torch.isnan(ours).any(-1)
+        assert nan_rows[0, 1, 70] and nan_rows.sum().item() == 1, nan_rows.nonzero().tolist()
+        finite = ~torch.isnan(reference)
+        assert (ours.double()[finite] - reference[finite]).abs().max().item() < 2e-5
 
 
 @pytest.mark.parametrize("device", DEVICES)

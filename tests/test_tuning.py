@@ -130,7 +130,7 @@ def test_every_attention_config(dtype):
 
     torch.set_float32_matmul_precision("highest")
     configs = tilekernels.tile_configs("attention")
-    math_modes = {torch.float16: {"fp16"}, torch.bfloat16: {"bf16"}, torch.float32: {"tf32x3", "ffma"}}[dtype]
+    math_modes = {torch.float16: {"fp16"}, torch.bfloat16: {"bf16"}, torch.float32: {"tf32x3", "fp16x3", "ffma"}}[dtype]
     checked = set()
     for config in configs:
         if config["math"] not in math_modes or not config["compiled"]:

@@ -76,8 +76,10 @@ Plan plan_call(const PreparedCall& call, ScalarType dtype, const DeviceSpec& dev
   const std::vector<MathMode> maths = allowed_maths(dtype, call.precision);
   for (int id = 0; id < attention::kNumTileConfigs; ++id) {
     const attention::TileConfig& c = attention::kTileConfigs[id];
+    const int fallback = attention::exact_fallback(id, p.seq_k);
     if (allows(maths, c.math) && c.head_dim >= p.head_dim && c.supports_seq_k(p.seq_k) &&
-        c.supports_arch(device.arch) && c.smem_bytes <= device.max_smem_per_block && attention::is_compiled(id)) {
+        c.supports_arch(device.arch) && c.smem_bytes <= device.max_smem_per_block && attention::is_compiled(id) &&
+        (c.math != MathMode::kFp16x3 || attention::is_compiled(fallback))) {
       plan.candidates.push_back(id);
     }
   }
@@ -131,6 +133,12 @@ std::tuple<Tensor, Tensor> run_attention_cuda(const Tensor& q, const Tensor& k, 
   p.out_row_stride = out.stride(2);
   p.lse = static_cast<float*>(lse.data_ptr());
   p.math = attention::kTileConfigs[config].math;
+  Tensor tile_flags;  // written by the fp16x3 kernel for every tile, read by its exact rerun
+  if (p.math == MathMode::kFp16x3) {
+    const int64_t flag_tiles = (s.seq_q + attention::kFlagRows - 1) / attention::kFlagRows;
+    tile_flags = torch::stable::empty({s.batch * s.heads_q * flag_tiles}, ScalarType::Int, std::nullopt, q.device());
+    p.tile_flags = static_cast<int*>(tile_flags.data_ptr());
+  }
   check_cuda(attention::launch(p, config, current_cuda_stream(device_index)), "attention kernel launch");
   if (padded_dim != s.head_dim) torch::stable::copy_(out_contiguous, out);
   return {out_contiguous, lse};

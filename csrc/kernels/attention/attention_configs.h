@@ -13,19 +13,24 @@
 //   kTwoPhase  large head dims, seq_k <= max_seq_k: the CTA first computes the whole P row block
 //              (block_q x seq_k, in shared memory), then produces O in o_chunk-column passes, so K and V
 //              are each read once per CTA and O never has to be resident (kb97: D = 1024, S = 512).
+//   kKeyBlocks fp32-accurate large head dims on Hopper wgmma with 3xFP16 (fp32 split into two fp16
+//              pieces): both phases of kTwoPhase per block of block_kv keys, P of one block in shared
+//              memory, and O carried from block to block through the output.
 #include <cstdint>
 
+#include "kernels/attention/attention_params.h"
 #include "kernels/common/math_mode.h"
 
 namespace tilekernels::attention {
 
-enum class Kernel : int32_t { kRegister = 0, kSplitD = 1, kTwoPhase = 2 };
+enum class Kernel : int32_t { kRegister = 0, kSplitD = 1, kTwoPhase = 2, kKeyBlocks = 3 };
 
 inline constexpr const char* kernel_name(Kernel kernel) {
   switch (kernel) {
     case Kernel::kRegister: return "register";
     case Kernel::kSplitD: return "split_d";
     case Kernel::kTwoPhase: return "two_phase";
+    case Kernel::kKeyBlocks: return "key_blocks";
   }
   return "?";
 }
@@ -48,8 +53,8 @@ struct TileConfig {
   int min_arch;   // lowest SM architecture it may run on (e.g. 80)
   int smem_bytes; // dynamic shared memory the kernel asks for (exactly)
   // Hopper wgmma (sm_90a builds, arch 90 only). kRegister: warp w owns rows [16 w, 16 w + 16) and
-  // both products are warpgroup wgmma. kTwoPhase: warp w owns rows [16 w, 16 w + 16) with all block_kv
-  // keys of S (phase 1) and all o_chunk columns of O (phase 2); warps_m is unused.
+  // both products are warpgroup wgmma. kTwoPhase, kKeyBlocks: warp w owns rows [16 w, 16 w + 16) with
+  // all block_kv keys of S (phase 1) and all o_chunk columns of O (phase 2); warps_m is unused.
   bool wgmma = false;
 
   constexpr int threads() const { return 32 * warps; }
@@ -131,6 +136,19 @@ inline constexpr TileConfig two_phase(const char* name, MathMode math, int d, in
           two_phase_smem(math, bq, bkv, warps, warps_m, stages, dk, o_chunk, pv_keys, max_seq_k)};
 }
 
+// kKeyBlocks: slots of fp32 (Q, K) pieces or V pieces, P [bq][bkv] fp32, row reduction [bq] floats.
+inline constexpr int key_blocks_smem(int bq, int bkv, int stages, int dk, int o_chunk, int pv_keys) {
+  return stages * max_int(4 * (bq + bkv) * dk, 4 * pv_keys * o_chunk) + 4 * bq * bkv + 4 * bq;
+}
+
+inline constexpr TileConfig key_blocks_wgmma(const char* name, MathMode math, int d, int bq, int bkv, int stages,
+                                             int dk, int o_chunk, int pv_keys) {
+  TileConfig c{name, Kernel::kKeyBlocks, math, d, bq, bkv, bq / 16, bq / 16, stages, dk, o_chunk, pv_keys, 0,
+               false, 90, key_blocks_smem(bq, bkv, stages, dk, o_chunk, pv_keys)};
+  c.wgmma = true;
+  return c;
+}
+
 inline constexpr TileConfig two_phase_wgmma(const char* name, MathMode math, int d, int bq, int bkv, int warps,
                                             int warps_m, int stages, int dk, int o_chunk, int pv_keys,
                                             int max_seq_k) {
@@ -198,16 +216,39 @@ inline constexpr TileConfig kTileConfigs[] = {
     config_detail::two_phase(P "_d1024_2p_q64_k512",  M, 1024, 64, 256, 8, 2, 2, 32, 256, 32, 512, 90), /* kb97 */ \
     config_detail::split_d(P "_d1024_splitd_q16_w8",  M, 1024, 16, 128, 8, 1, 2, 32, 8,  80)
 
+// 3xFP16 (H100 only): first in the fp32 d512 / d1024 groups, so the heuristic prefers them there. Any
+// seq_k; tiles whose values leave fp16's range rerun on the exact (tf32x3) row (exact_fallback).
+#define TK_FP16X3_CONFIGS(P, M)                                                                                    \
+    /* key_blocks:            name                            math d     bq   bkv  st dk  oc   pvk */             \
+    config_detail::key_blocks_wgmma(P "_d512_blocks_wgmma_q128",  M, 512,  128, 256, 2, 32, 256, 32),             \
+    config_detail::key_blocks_wgmma(P "_d1024_blocks_wgmma_q128", M, 1024, 128, 256, 2, 32, 256, 32) /* kb97 */
+
     TK_HALF_CONFIGS("fp16", MathMode::kFp16),
     TK_HALF_CONFIGS("bf16", MathMode::kBf16),
+    TK_FP16X3_CONFIGS("fp16x3", MathMode::kFp16x3),
     TK_FP32_CONFIGS("tf32", MathMode::kTf32),
     TK_FP32_CONFIGS("tf32x3", MathMode::kTf32x3),
 #undef TK_HALF_CONFIGS
+#undef TK_FP16X3_CONFIGS
 #undef TK_FP32_CONFIGS
 };
 // clang-format on
 
 inline constexpr int kNumTileConfigs = sizeof(kTileConfigs) / sizeof(kTileConfigs[0]);
+
+// The exact row that reruns the tiles an fp16x3 row flags (attention_params.h, kFlagRows): the
+// kTf32x3 row of the same head_dim, kTwoPhase where seq_k allows, else kSplitD; -1 for other rows.
+inline constexpr int exact_fallback(int id, int64_t seq_k) {
+  if (id < 0 || id >= kNumTileConfigs || kTileConfigs[id].math != MathMode::kFp16x3) return -1;
+  int split_d = -1;
+  for (int i = 0; i < kNumTileConfigs; ++i) {
+    const TileConfig& c = kTileConfigs[i];
+    if (c.math != MathMode::kTf32x3 || c.head_dim != kTileConfigs[id].head_dim) continue;
+    if (c.kernel == Kernel::kTwoPhase && c.supports_seq_k(seq_k)) return i;
+    if (c.kernel == Kernel::kSplitD && split_d < 0) split_d = i;
+  }
+  return split_d;
+}
 
 namespace config_detail {
 
@@ -226,9 +267,20 @@ inline constexpr bool has_universal_row(MathMode math, int head_dim) {
   return false;
 }
 
+// fp16x3 rows flag per kFlagRows query rows, and their exact fallbacks' tiles divide that.
+inline constexpr bool has_exact_fallback(int id) {
+  const int any_seq_k = exact_fallback(id, int64_t{1} << 40);
+  const int short_seq_k = exact_fallback(id, 1);
+  return kTileConfigs[id].block_q == kFlagRows && any_seq_k >= 0 && short_seq_k >= 0 &&
+         kFlagRows % kTileConfigs[any_seq_k].block_q == 0 && kFlagRows % kTileConfigs[short_seq_k].block_q == 0;
+}
+
+// fp16x3 rows are Hopper accelerators of fp32 "highest": elsewhere the kTf32x3 rows serve it.
 inline constexpr bool table_is_consistent() {
-  for (const TileConfig& c : kTileConfigs) {
-    if (!fits_its_arch(c) || !has_universal_row(c.math, c.head_dim)) return false;
+  for (int i = 0; i < kNumTileConfigs; ++i) {
+    const TileConfig& c = kTileConfigs[i];
+    if (!fits_its_arch(c)) return false;
+    if (c.math == MathMode::kFp16x3 ? !has_exact_fallback(i) : !has_universal_row(c.math, c.head_dim)) return false;
   }
   return true;
 }
@@ -236,7 +288,7 @@ inline constexpr bool table_is_consistent() {
 }  // namespace config_detail
 
 static_assert(config_detail::table_is_consistent(),
-              "a configuration exceeds its architecture's shared memory, or a (math, head_dim) group has no row "
-              "that runs on sm_89 for any seq_k");
+              "a configuration exceeds its architecture's shared memory, a (math, head_dim) group has no row "
+              "that runs on sm_89 for any seq_k, or an fp16x3 row has no exact fallback");
 
 }  // namespace tilekernels::attention

@@ -16,7 +16,15 @@ namespace tilekernels::attention {
 //   * 1 <= head_dim <= the kernel's compiled head dimension (columns past head_dim are masked);
 //   * lse is a contiguous fp32 [batch, heads_q, seq_q] buffer;
 //   * causal masking is top-left aligned, as torch's is_causal: row i sees keys j <= i;
-//   * seq_q, seq_k >= 1; batch * heads_q may exceed grid limits.
+//   * seq_q, seq_k >= 1; batch * heads_q may exceed grid limits;
+//   * tile_flags: for fp16x3 rows, batch * heads_q * ceil(seq_q / kFlagRows) ints of scratch.
+
+// fp16x3 rows (kKeyBlocks) cannot represent values beyond fp16's range (nor inf / NaN inputs): such a
+// tile's accumulators turn NaN, and the row then flags the tile, one int per kFlagRows query rows of
+// a head, and the launcher reruns the flagged tiles on an exact row (redo_flagged), whose CTAs skip
+// every tile not flagged.
+inline constexpr int kFlagRows = 128;
+
 struct Params {
   const void* q = nullptr;
   const void* k = nullptr;
@@ -32,6 +40,8 @@ struct Params {
   float scale = 1.0f;  // multiplies q . k before the softmax
   bool causal = false;
   MathMode math = MathMode::kFp16;
+  int* tile_flags = nullptr;  // [batch * heads_q][ceil(seq_q / kFlagRows)]
+  bool redo_flagged = false;  // compute only the tiles tile_flags marks
 };
 
 }  // namespace tilekernels::attention

@@ -29,6 +29,7 @@ struct SplitDKernel {
     extern __shared__ __align__(128) unsigned char smem[];
     const Params& p = args.p;
     const SplitCta<S> cta(args);
+    if (skips_unflagged_tile(p, cta.bh, cta.q0)) return;
     const int lane = cta.lane, wm = cta.wm, wn = cta.wn, g = cta.g, t = cta.t;
     const auto& head = cta.head;
     const int seq_q = cta.seq_q, seq_k = cta.seq_k, head_dim = cta.head_dim, q0 = cta.q0;

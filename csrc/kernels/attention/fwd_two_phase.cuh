@@ -102,6 +102,7 @@ struct TwoPhaseKernel {
     unsigned char* smem = two_phase_dynamic_smem;
     const Params& p = args.p;
     const SplitCta<S> cta(args);
+    if (skips_unflagged_tile(p, cta.bh, cta.q0)) return;
     const int tid = cta.tid, lane = cta.lane, wm = cta.wm, wn = cta.wn, g = cta.g, t = cta.t;
     const auto& head = cta.head;
     const int seq_q = cta.seq_q, seq_k = cta.seq_k, head_dim = cta.head_dim, q0 = cta.q0;

@@ -11,6 +11,7 @@
 
 #include "kernels/attention/attention_configs.h"
 #include "kernels/attention/attention_launch.h"
+#include "kernels/attention/fwd_key_blocks.cuh"
 #include "kernels/attention/fwd_register.cuh"
 #include "kernels/attention/fwd_register_wgmma.cuh"
 #include "kernels/attention/fwd_split_d.cuh"
@@ -29,6 +30,8 @@ constexpr auto kernel_function() {
     return &register_fwd_kernel<kConfig>;
   } else if constexpr (kind == Kernel::kSplitD) {
     return &split_d_fwd_kernel<kConfig>;
+  } else if constexpr (kind == Kernel::kKeyBlocks) {
+    return &key_blocks_fwd_kernel<kConfig>;
   } else {
     return &two_phase_fwd_kernel<kConfig>;
   }
@@ -120,6 +123,8 @@ cudaError_t launch_config(const Params& p, cudaStream_t stream) {
   if (p.heads_kv < 1 || p.heads_q % p.heads_kv != 0) return cudaErrorInvalidValue;
   if (p.seq_k < 1 || p.seq_q > INT_MAX || p.seq_k > INT_MAX) return cudaErrorInvalidValue;
   if (!kCfg.supports_seq_k(p.seq_k)) return cudaErrorInvalidValue;
+  if (p.tile_flags == nullptr && (p.redo_flagged || kCfg.math == MathMode::kFp16x3)) return cudaErrorInvalidValue;
+  if (p.redo_flagged && kCfg.math == MathMode::kFp16x3) return cudaErrorInvalidValue;
 
   int device = 0;
   cudaError_t err = cudaGetDevice(&device);
@@ -132,7 +137,14 @@ cudaError_t launch_config(const Params& p, cudaStream_t stream) {
 
   const KernelArgs args{p, map, p.scale * kLog2e};
   kernel_function<kConfig>()<<<static_cast<unsigned>(num_blocks), kCfg.threads(), kCfg.smem_bytes, stream>>>(args);
-  return cudaGetLastError();
+  err = cudaGetLastError();
+  if (err != cudaSuccess || kCfg.math != MathMode::kFp16x3) return err;
+  // The tiles the fp16x3 kernel flagged run again on the exact row (registered by its own instance
+  // file; the binding offers fp16x3 rows only where that row is compiled).
+  Params redo = p;
+  redo.math = MathMode::kTf32x3;
+  redo.redo_flagged = true;
+  return launch(redo, exact_fallback(kConfig, p.seq_k), stream);
 }
 
 // wgmma rows have code only in builds that include sm_90a.

@@ -103,6 +103,14 @@ struct QueryTile {
   }
 };
 
+// A redo launch (Params::redo_flagged) computes only the tiles an fp16x3 launch flagged; a CTA whose
+// rows [q0, q0 + block_q) lie in an unflagged kFlagRows tile returns at once.
+__device__ __forceinline__ bool skips_unflagged_tile(const Params& p, int bh, int q0) {
+  if (!p.redo_flagged) return false;
+  const int64_t flag_tiles = (p.seq_q + kFlagRows - 1) / kFlagRows;
+  return p.tile_flags[bh * flag_tiles + q0 / kFlagRows] == 0;
+}
+
 // 1 / l for the output normalisation (l >= 1 for every row that saw a key; 0 otherwise). Fast
 // division: about 2 ulp, no call to the IEEE slow path.
 __device__ __forceinline__ float inverse_sum(float l) { return l > 0.0f ? __fdividef(1.0f, l) : 0.0f; }

@@ -15,6 +15,7 @@
 #include "kernels/attention/kernel_common.cuh"
 #include "kernels/attention/operand.cuh"
 #include "kernels/attention/smem_layout.cuh"
+#include "kernels/attention/tile_io.cuh"
 #include "kernels/ptx/cp_async.cuh"
 #include "kernels/ptx/ex2.cuh"
 #include "kernels/ptx/wgmma.cuh"
@@ -86,6 +87,7 @@ struct SplitCta {
   }
 
   int tid, lane, wm, wn, g, t;
+  int bh;  // batch * heads_q + head
   HeadPointers<T> head;
   int seq_q, seq_k, head_dim;
   int q0;          // the tile's first query row
@@ -103,6 +105,7 @@ struct SplitCta {
         wn((tid >> 5) - wm * S::kWN),
         g(lane >> 2),
         t(lane & 3),
+        bh(tile.bh),
         head(args.p, tile.bh),
         seq_q(static_cast<int>(args.p.seq_q)),
         seq_k(static_cast<int>(args.p.seq_k)),
@@ -150,7 +153,7 @@ struct SlotRing {
   // the previous step is free again, so the next job refills it. Returns this step's slot.
   // kAsyncProxyReads: wgmma reads the slot, so each thread fences its copies for the async proxy.
   template <bool kAsyncProxyReads = false>
-  __device__ __forceinline__ const unsigned char* begin_step() {
+  __device__ __forceinline__ unsigned char* begin_step() {
     ptx::cp_async_wait<S::kStages - 2>();
     if constexpr (kAsyncProxyReads) ptx::fence_proxy_async_shared();
     __syncthreads();

@@ -1,12 +1,13 @@
 #pragma once
-// fp32 operands as pairs of fp16 pieces, for 3xFP16 (MathMode::kFp16x3). A group of values (one row of
-// an operand over an output tile's k extent) is scaled by a power of two, and each scaled value x
-// splits into hi = fp16(x), rounded to nearest, and lo = fp16(x - hi): 22 significant bits, what
-// 3xTF32 keeps, at twice TF32's tensor rate. The scale is what fp16's narrow exponent range needs; it
-// is exact, and the epilogue multiplies it back out. Torch-free.
+// The bmm side of 3xFP16 (MathMode::kFp16x3; the split itself is common/fp16_pieces.cuh): a group of
+// values (one row of an operand over an output tile's k extent) is scaled by a power of two before it
+// splits into its two fp16 pieces. The scale is what fp16's narrow exponent range needs; it is exact,
+// and the epilogue multiplies it back out. Torch-free.
 #include <cuda_fp16.h>
 
 #include <cstdint>
+
+#include "kernels/common/fp16_pieces.cuh"
 
 namespace tilekernels::bmm {
 
@@ -30,22 +31,6 @@ __device__ __forceinline__ PieceScale piece_scale(float max_abs) {
 __device__ __forceinline__ float quad_max(float v) {
   v = fmaxf(v, __shfl_xor_sync(0xffffffffu, v, 1));
   return fmaxf(v, __shfl_xor_sync(0xffffffffu, v, 2));
-}
-
-__device__ __forceinline__ uint32_t half2_bits(__half2 h) {
-  uint32_t bits;
-  memcpy(&bits, &h, sizeof(bits));
-  return bits;
-}
-
-// Two values of one row, consecutive in k (x0 at the lower k), scaled and split into fp16x2 pieces
-// with the lower k in the low half (the tensor cores' fragment order).
-__device__ __forceinline__ void split_pieces(float x0, float x1, float scale, uint32_t& hi, uint32_t& lo) {
-  const float s0 = x0 * scale, s1 = x1 * scale;
-  const __half2 h = __floats2half2_rn(s0, s1);
-  const float2 back = __half22float2(h);
-  hi = half2_bits(h);
-  lo = half2_bits(__floats2half2_rn(s0 - back.x, s1 - back.y));
 }
 
 }  // namespace tilekernels::bmm
