@@ -3,7 +3,7 @@
 // configuration's index in kTileConfigs is its id everywhere. Torch-free, plain C++ (the binding
 // includes it); the kernels derive every template parameter from their row.
 //
-// Three kernels (README.md in this folder explains them):
+// Four kernels (README.md in this folder explains them):
 //   kRegister  FlashAttention-2 style: each warp owns 16 * (block_q / 16 / warps) query rows and the
 //              whole head dimension; P stays in registers as the A operand of P V. head_dim <= 256.
 //   kSplitD    large head dims, any seq_k: the warps form a warps_m x (warps / warps_m) grid; S = Q K^T
