@@ -27,6 +27,14 @@ for precision in ("highest", "high"):
     for x, y in [(a, b), (a, b.contiguous())]:
         for config in persistent & set(tilekernels.explain("bmm", x, y, precision=precision)["candidates"]):
             torch.ops.kernels._bmm_with_config(x, y, config, precision=precision)
+# Whole-k rows (k <= 64, both operands k-contiguous): edge tiles, k ending inside a chunk.
+whole_k = {c["id"] for c in tilekernels.tile_configs("bmm") if c["engine"] == "wgmma whole-k" and c["compiled_layouts"]}
+for k in (37, 64):
+    a = torch.randn(3, 130, 64, device="cuda")[:, :, :k]
+    b = torch.randn(3, 257, 64, device="cuda")[:, :, :k].transpose(1, 2)
+    assert whole_k <= set(tilekernels.explain("bmm", a, b, precision="high")["candidates"])
+    for config in whole_k:
+        torch.ops.kernels._bmm_with_config(a, b, config, precision="high")
 # Tiles holding a NaN (here from an inf) take the fp32-accurate kernel's exact recompute.
 a = torch.randn(3, 130, 72, device="cuda")
 b = torch.randn(3, 72, 257, device="cuda")

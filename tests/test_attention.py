@@ -118,7 +118,8 @@ def fp16x3_rows(q, k, v):
 @pytest.mark.parametrize("where", ["q", "k", "v"])
 def test_attention_fp32_pieces_outside_fp16_range(where):
     """fp16x3 rows cannot represent 7e4 (fp16 stops at 65504): the 128-row tiles that meet it flag
-    themselves and rerun on the exact row, the others keep the fp16x3 result; both must be right."""
+    themselves and rerun on the exact row, the others keep the fp16x3 result; both must be right,
+    relative to each output's scale."""
     torch.set_float32_matmul_precision("highest")
     q, k, v = qkv(2, 2, 2, 300, 300, 1000, torch.float32, "cuda")
     {"q": q, "k": k, "v": v}[where][1, 0, 140, 3] = 7e4
@@ -127,9 +128,17 @@ def test_attention_fp32_pieces_outside_fp16_range(where):
         pytest.skip("no fp16x3 attention row runs on this GPU")
     for config in rows:
         for is_causal in (False, True):
-            check_attention(q, k, v, is_causal=is_causal,
-                            op=lambda *_, config=config, **kw: torch.ops.kernels._attention_with_config(
-                                q, k, v, config, kw["is_causal"], kw["scale"]))
+            reference, _ = reference_attention(q, k, v, is_causal, None)
+            # Each output's own error scale, sum_j p_j |v_j|: with 7e4 in v, outputs reach thousands,
+            # and fp32 rounding there (ours and torch's alike) would swamp an absolute tolerance.
+            scale, _ = reference_attention(q, k, v.abs(), is_causal, None)
+            theirs = torch_attention(q, k, v, is_causal, None)
+            poison_allocator("cuda")
+            ours, _ = torch.ops.kernels._attention_with_config(q, k, v, config, is_causal)
+            assert not torch.isnan(ours).any(), "result has NaN (unwritten or broken elements)"
+            ours_error = ((ours.double() - reference).abs() / scale).max().item()
+            torch_error = ((theirs.double() - reference).abs() / scale).max().item()
+            assert ours_error <= 2 * torch_error + 2e-5, (config, is_causal, ours_error, torch_error)
 
 
 @pytest.mark.cuda

@@ -99,8 +99,10 @@ BMM_CASES = [(torch.float16, None), (torch.bfloat16, None), (torch.float32, "hig
 def test_every_bmm_config(dtype, precision, a_k_major, b_k_major):
     """Forces each compiled configuration on edge-heavy shapes and checks every output element. The
     last shape has more tiles than an H100 holds CTAs, so persistent rows walk several tiles per CTA
-    (edge tiles, three k tiles with the last partial)."""
+    (edge tiles, three k tiles with the last partial). Whole-k rows serve only k <= 64 (k = 37 ends
+    inside a 16-byte chunk)."""
     shapes = [(3, 100, 136, 72), (2, 257, 129, 200), (1, 1, 1, 1), (2, 9, 300, 17 * 8), (2, 130, 260, 1000)]
+    shapes += [(3, 100, 136, 37), (70, 130, 260, 64)]  # short k: the whole-k rows too
     for batch, m, n, k in shapes + [(200, 130, 260, 72)]:
         a = random_tensor((batch, m, k), dtype, "cuda")
         b = random_tensor((batch, k, n), dtype, "cuda")
@@ -121,6 +123,83 @@ def test_every_bmm_config(dtype, precision, a_k_major, b_k_major):
                 assert relative < 2e-3, (plan["candidate_names"], config, relative)
             else:
                 assert_close_to_reference(ours, theirs, reference, atol=tol[dtype] * max(1.0, k ** 0.5))
+
+
+def whole_k_rows():
+    """The compiled whole-k bmm rows that this GPU runs (short k, both operands k-contiguous)."""
+    arch = 10 * torch.cuda.get_device_capability()[0] + torch.cuda.get_device_capability()[1]
+    return [
+        c
+        for c in tilekernels.tile_configs("bmm")
+        if c["engine"] == "wgmma whole-k" and "akbk" in c["compiled_layouts"] and c["min_arch"] <= arch <= c["max_arch"]
+    ]
+
+
+@pytest.mark.cuda
+def test_bmm_whole_k_rows_serve_short_k_only():
+    """A whole-k row is a candidate exactly while k fits its block_k, and forced, matches float64 at
+    the k that end inside a 16-byte chunk, fill a chunk, or fill the whole tile."""
+    rows = whole_k_rows()
+    if not rows:
+        pytest.skip("no whole-k row is compiled for this GPU (sm_90a builds have one)")
+    for row in rows:
+        for k in (2, 3, 4, 33, 37, row["block_k"], row["block_k"] + 1):
+            # Rows padded to a multiple of four floats: the binding copies a k-contiguous operand
+            # whose row stride is not (into the other layout, for B).
+            padded = (k + 3) // 4 * 4
+            a = random_tensor((5, 130, padded), torch.float32, "cuda")[:, :, :k]
+            b = random_tensor((5, 260, padded), torch.float32, "cuda")[:, :, :k].transpose(1, 2)
+            candidates = tilekernels.explain("bmm", a, b, precision="high")["candidates"]
+            assert (row["id"] in candidates) == (k <= row["block_k"]), (row["name"], k, candidates)
+            if k > row["block_k"]:
+                continue
+            poison_allocator("cuda")
+            ours = torch.ops.kernels._bmm_with_config(a, b, row["id"], precision="high").double()
+            reference = torch.bmm(a.double(), b.double())
+            scale = torch.bmm(a.double().abs(), b.double().abs())
+            assert not torch.isnan(ours).any(), (row["name"], k)
+            assert ((ours - reference).abs() <= 2e-3 * scale).all(), (row["name"], k)
+    # The heuristic sends a write-bound short-k call (an untuned q k^T shape) to a whole-k row.
+    a = random_tensor((64, 512, 64), torch.float32, "cuda")
+    b = random_tensor((64, 512, 64), torch.float32, "cuda").transpose(1, 2)
+    plan = tilekernels.explain("bmm", a, b, precision="high")
+    assert plan["source"] != "heuristic" or plan["config"] in {row["id"] for row in rows}, plan
+    # 64-bit offsets: C past 2^31 elements, its first and last batch items checked.
+    batch, m, n, k = 8200, 512, 512, 16
+    a = random_tensor((batch, m, k), torch.float32, "cuda")
+    b = random_tensor((batch, n, k), torch.float32, "cuda").transpose(1, 2)
+    poison_allocator("cuda", nbytes=batch * m * n * 4)
+    ours = torch.ops.kernels._bmm_with_config(a, b, rows[0]["id"], precision="high")
+    assert ours.numel() > 2**31
+    for item in (0, batch - 1):
+        reference = a[item].double() @ b[item].double()
+        scale = a[item].double().abs() @ b[item].double().abs()
+        assert ((ours[item].double() - reference).abs() <= 2e-3 * scale).all(), item
+    del a, b, ours
+    torch.cuda.empty_cache()
+
+
+@pytest.mark.cuda
+@pytest.mark.parametrize("b_k_major", [True, False])
+def test_bmm_tf32_rounds_to_nearest(b_k_major):
+    """Every TF32 row rounds its operands to nearest: 1 + 0.75 * 2^-10 becomes 1 + 2^-10 (truncation
+    would give 1), so a sum of 64 such products is exactly 64 + 2^-4, and fp32 keeps it exactly."""
+    x = 1.0 + 0.75 * 2.0**-10
+    a = torch.full((2, 130, 64), x, device="cuda")
+    a[:, ::2] = -x
+    b = torch.ones(2, 64, 260, device="cuda")
+    if b_k_major:
+        b = b.transpose(1, 2).contiguous().transpose(1, 2)
+    expected = torch.full((2, 130, 260), 64.0 + 2.0**-4, device="cuda")
+    expected[:, ::2] = -expected[:, ::2]
+    plan = tilekernels.explain("bmm", a, b, precision="high")
+    tf32 = {c["id"] for c in tilekernels.tile_configs("bmm") if c["math"] == "tf32"}
+    checked = [config for config in plan["candidates"] if config in tf32]
+    assert checked, plan["candidate_names"]
+    for config in checked:
+        poison_allocator("cuda")
+        ours = torch.ops.kernels._bmm_with_config(a, b, config, precision="high")
+        assert torch.equal(ours, expected), (config, (ours - expected).abs().max().item())
 
 
 @pytest.mark.cuda

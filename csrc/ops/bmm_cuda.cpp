@@ -76,7 +76,7 @@ Plan plan_call(const PreparedCall& call, ScalarType dtype, const DeviceSpec& dev
   const std::vector<MathMode> maths = allowed_maths(dtype, call.precision);
   for (int id = 0; id < bmm::kNumTileConfigs; ++id) {
     const bmm::TileConfig& config = bmm::kTileConfigs[id];
-    if (allows(maths, config.math) && fits_device(config, device) && bmm::grid_fits(config, p) &&
+    if (allows(maths, config.math) && fits_device(config, device) && bmm::serves_problem(config, p) &&
         bmm::is_compiled(id, p.a_k_major, p.b_k_major)) {
       plan.candidates.push_back(id);
     }

@@ -44,6 +44,12 @@ bool attention_compiled(int id) {
 #endif
 }
 
+const char* bmm_engine_name(const bmm::TileConfig& c) {
+  if (c.math == MathMode::kFfma) return "ffma";
+  if (c.holds_whole_k()) return "wgmma whole-k";
+  return c.is_wgmma() ? "wgmma" : "mma.sync";
+}
+
 std::string bmm_table() {
   std::vector<std::string> rows;
   for (int id = 0; id < bmm::kNumTileConfigs; ++id) {
@@ -61,7 +67,7 @@ std::string bmm_table() {
                        .add("group_m", c.group_m)
                        .add("min_arch", c.min_arch)
                        .add("max_arch", c.max_arch)
-                       .add("engine", c.math == MathMode::kFfma ? "ffma" : c.is_wgmma() ? "wgmma" : "mma.sync")
+                       .add("engine", bmm_engine_name(c))
                        .add("persistent", c.persistent)
                        .add("threads", c.threads())
                        .add("smem_bytes", c.smem_bytes())

@@ -3,18 +3,22 @@
 // index in kTileConfigs is its id everywhere (tuned tables, explain(), the registry). The kernels
 // derive every template parameter from their row, so this table is the single source of truth.
 // Torch-free (plain C++: host code reads it to filter by shared memory and architecture).
+#include <cstdint>
+
 #include "kernels/common/math_mode.h"
 
 namespace tilekernels::bmm {
 
 // Which tensor-core kernel runs a row: mma.sync (sm_80+) or Hopper wgmma (sm_90a only: its
-// instructions exist in no other target, later architectures included). kFfma rows ignore it.
-enum class Engine : int { kMmaSync, kWgmma };
+// instructions exist in no other target, later architectures included), pipelined over k or holding a
+// tile's whole k extent (short k, bmm_wgmma_whole_k.cuh). kFfma rows ignore it.
+enum class Engine : int { kMmaSync, kWgmma, kWgmmaWholeK };
 
 struct TileConfig {
   const char* name;
   MathMode math;
-  int block_m, block_n, block_k;  // CTA tile; block_k counts elements (fp32 ones for tf32 modes)
+  int block_m, block_n, block_k;  // CTA tile; block_k counts elements (fp32 ones for tf32 modes), and
+                                  // for whole-k rows is the largest k they serve
   int warps_m, warps_n;           // warp grid; each warp owns (block_m / warps_m) x (block_n / warps_n)
   int stages;                     // shared-memory pipeline depth
   int group_m;                    // raster: CTAs walk group_m tile rows before moving along n (L2 reuse)
@@ -29,7 +33,10 @@ struct TileConfig {
 
   constexpr int threads() const { return 32 * warps_m * warps_n; }
   constexpr int element_bytes() const { return math_mode_element_bytes(math); }
-  constexpr bool is_wgmma() const { return engine == Engine::kWgmma; }
+  constexpr bool is_wgmma() const { return engine == Engine::kWgmma || engine == Engine::kWgmmaWholeK; }
+  constexpr bool holds_whole_k() const { return engine == Engine::kWgmmaWholeK; }
+  // Whole-k rows load a tile's operands once, so they serve k <= block_k only.
+  constexpr bool serves_k(int64_t k) const { return !holds_whole_k() || k <= block_k; }
   // TF32 wgmma reads its shared operand only k-contiguous, so with B n-contiguous a wgmma row computes
   // C^T = B^T A^T (bmm_instance.cuh, kernel_frame): its tile then covers block_n x block_m of C.
   constexpr bool runs_transposed(bool b_k_major) const { return is_wgmma() && !b_k_major; }
@@ -66,6 +73,7 @@ struct TileConfig {
 
   // Operand pipeline in shared memory.
   constexpr int pipeline_bytes() const {
+    if (holds_whole_k()) return (block_m + block_n) * block_k * 4;  // both operands, k-contiguous
     if (is_wgmma())
       return (stages * (wgmma_a_stage_bytes() + wgmma_b_stage_bytes())) + wgmma_small_tiles() * wgmma_b_stage_bytes() +
              wgmma_scale_bytes();
@@ -159,6 +167,9 @@ inline constexpr TileConfig kTileConfigs[] = {
     // of two per output tile and split into two fp16 pieces, three m64n128k16 products per k16.
     {"wgmma_fp16x3_128x128x32_s5",  MathMode::kFp16x3, 128, 128, 32, 8, 1, 5, 8, 90, 1, Engine::kWgmma, 90},
     {"wgmma_fp16x3_128x128x32_s5_persistent", MathMode::kFp16x3, 128, 128, 32, 8, 1, 5, 8, 90, 1, Engine::kWgmma, 90, true},
+    // Short k (q k^T, k <= 64), both operands k-contiguous: a tile's whole k in 64 KB of shared memory,
+    // two CTAs per SM, so that one's stores of C run while the other loads.
+    {"wgmma_tf32_128x128x64_whole_k", MathMode::kTf32, 128, 128, 64, 8, 1, 1, 8, 90, 2, Engine::kWgmmaWholeK, 90},
 };
 // clang-format on
 

@@ -15,6 +15,7 @@
 #include "kernels/bmm/bmm_launch.h"
 #include "kernels/bmm/bmm_mma_sm80.cuh"
 #include "kernels/bmm/bmm_wgmma_sm90.cuh"
+#include "kernels/bmm/bmm_wgmma_whole_k.cuh"
 #include "kernels/common/build_archs.h"
 
 namespace tilekernels::bmm::detail {
@@ -100,7 +101,13 @@ __global__ void __launch_bounds__(kTileConfigs[kConfig].threads(), kTileConfigs[
     __trap();  // a row for newer architectures only: no code (and no compile time) here
   else if constexpr (kCfg.math == MathMode::kFfma)
     ffma::Kernel<kConfig, kAKMajor, kBKMajor>::run(p);
-  else if constexpr (kCfg.is_wgmma()) {
+  else if constexpr (kCfg.holds_whole_k()) {
+#if defined(__CUDA_ARCH_FEAT_SM90_ALL)
+    wgmma_whole_k::Kernel<kConfig>::run(p);
+#else
+    __trap();
+#endif
+  } else if constexpr (kCfg.is_wgmma()) {
 #if defined(__CUDA_ARCH_FEAT_SM90_ALL)
     wgmma_sm90::Kernel<kConfig, kBKMajor ? kAKMajor : false, !kBKMajor>::run(p);
 #else
@@ -111,9 +118,11 @@ __global__ void __launch_bounds__(kTileConfigs[kConfig].threads(), kTileConfigs[
 }
 
 // Layouts a row runs: every one, except that wgmma needs a k-contiguous shared operand (B, or A when
-// B is n-contiguous) and exists only in builds that include sm_90a.
+// B is n-contiguous; whole-k rows read both from shared memory, so both) and exists only in builds
+// that include sm_90a.
 constexpr bool supports_layout(const TileConfig& config, bool a_k_major, bool b_k_major) {
   if (!config.is_wgmma()) return true;
+  if (config.holds_whole_k()) return kBuiltForSm90a && a_k_major && b_k_major;
   return kBuiltForSm90a && (a_k_major || b_k_major);
 }
 
@@ -146,7 +155,7 @@ cudaError_t launch_instance(const Params& user_params, cudaStream_t stream) {
   if (params.batch < 0 || params.m < 0 || params.n < 0 || params.k < 0) return cudaErrorInvalidValue;
   if (params.batch == 0 || params.m == 0 || params.n == 0) return cudaSuccess;  // nothing to write
 
-  if (!grid_fits(kCfg, user_params)) return cudaErrorInvalidValue;  // the planner never picks it then
+  if (!serves_problem(kCfg, user_params)) return cudaErrorInvalidValue;  // the planner never picks it then
   const int64_t tiles_m = (params.m + kCfg.block_m - 1) / kCfg.block_m;
   const int64_t tiles_n = (params.n + kCfg.block_n - 1) / kCfg.block_n;
   cudaError_t err = allow_dynamic_smem<kKernel>(kCfg.smem_bytes());

@@ -40,6 +40,11 @@ inline bool grid_fits(const TileConfig& config, const Params& p) {
   return grid_y == 0 || (p.batch + grid_y - 1) / grid_y <= kMaxGridYZ;
 }
 
+// Whether a row can run this problem: its launch grid fits and it serves k.
+inline bool serves_problem(const TileConfig& config, const Params& p) {
+  return config.serves_k(p.k) && grid_fits(config, p);
+}
+
 inline bool is_compiled(int config, bool a_k_major, bool b_k_major) {
   return Registry::instance().find(config, layout_variant(a_k_major, b_k_major)) != nullptr;
 }

@@ -130,6 +130,18 @@ __device__ __forceinline__ void wgmma_m64n256k8_tf32_rs(float (&d)[128], const u
       : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "l"(b_desc), "r"(scale_d));
 }
 
+// d[64] (+)= a * b for a 64x128 fp32 tile with both operands in shared memory: a is 64x8 TF32 and b
+// 8x128 TF32, K-major tiles (the only layout TF32 wgmma reads) that `a_desc` and `b_desc` describe.
+__device__ __forceinline__ void wgmma_m64n128k8_tf32_ss(float (&d)[64], uint64_t a_desc, uint64_t b_desc,
+                                                        int scale_d) {
+  asm volatile(
+      "{\n.reg .pred p;\nsetp.ne.b32 p, %66, 0;\n"
+      "wgmma.mma_async.sync.aligned.m64n128k8.f32.tf32.tf32 {" TILEKERNELS_WGMMA_D64_PLACES "}, "
+      "%64, %65, p, 1, 1;\n}\n"
+      : TILEKERNELS_WGMMA_D64_OUTPUTS(d)
+      : "l"(a_desc), "l"(b_desc), "r"(scale_d));
+}
+
 // One fp16 (kBf16: bf16) m64nNk16 wgmma with fp32 accumulators, for N = 64, 128, 256 (d[N / 2]).
 // RS: a is 64x16 from registers (each warp 16 rows, the mma.m16n8k16 A fragment layout); SS: a is
 // read through `a_desc` (K-major). b is 16xN through `b_desc`, K-major (kTransB = 0) or N-major (1).
