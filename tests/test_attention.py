@@ -130,15 +130,19 @@ def test_attention_fp32_pieces_outside_fp16_range(where):
         for is_causal in (False, True):
             reference, _ = reference_attention(q, k, v, is_causal, None)
             # Each output's own error scale, sum_j p_j |v_j|: with 7e4 in v, outputs reach thousands,
-            # and fp32 rounding there (ours and torch's alike) would swamp an absolute tolerance.
+            # where fp32 rounding (ours and torch's alike) swamps an absolute tolerance. Each element
+            # may err by twice torch's largest error relative to that scale, plus 4e-6 of it (the
+            # exact rerun's 3xTF32 scores carry about 1e-7 of sum_d |q_d k_d|, a few times torch's
+            # fp32 error, and a large v amplifies it: measured up to 2.1e-6 of the scale over 90
+            # draws, torch's 1.1e-6), plus the usual 2e-5.
             scale, _ = reference_attention(q, k, v.abs(), is_causal, None)
             theirs = torch_attention(q, k, v, is_causal, None)
+            torch_relative = ((theirs.double() - reference).abs() / scale).max().item()
             poison_allocator("cuda")
             ours, _ = torch.ops.kernels._attention_with_config(q, k, v, config, is_causal)
             assert not torch.isnan(ours).any(), "result has NaN (unwritten or broken elements)"
-            ours_error = ((ours.double() - reference).abs() / scale).max().item()
-            torch_error = ((theirs.double() - reference).abs() / scale).max().item()
-            assert ours_error <= 2 * torch_error + 2e-5, (config, is_causal, ours_error, torch_error)
+            excess = (ours.double() - reference).abs() - ((2 * torch_relative + 4e-6) * scale + 2e-5)
+            assert excess.max().item() <= 0, (config, is_causal, excess.max().item(), torch_relative)
 
 
 @pytest.mark.cuda
