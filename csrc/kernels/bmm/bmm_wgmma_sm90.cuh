@@ -80,10 +80,7 @@ struct Kernel {
   };
   using Fragments = std::conditional_t<kPieces, PieceFragments, Tf32Fragments>;
 
-  // This thread's first row in the tile, in both the A fragment and the accumulator layout.
-  static __device__ __forceinline__ int fragment_row() { return wgmma_fragment_row(); }
-
-  // Byte offset in an A stage of element (row r, k) relative to the thread's (fragment_row(), t).
+  // Byte offset in an A stage of element (row r, k) relative to the thread's (wgmma_fragment_row(), t).
   static __device__ __forceinline__ constexpr uint32_t a_delta(int r, int k) {
     return kAKMajor ? r * ATile::kRowPitch + k * 4 : k * ATile::kRowPitch + r * 4;
   }
@@ -206,30 +203,14 @@ struct Kernel {
     }
   }
 
-  template <int kN>
-  static __device__ __forceinline__ void keep(float (&acc)[kN]) {
-#pragma unroll
-    for (int i = 0; i < kN; ++i) ptx::wgmma_keep(acc[i]);
-  }
-
   static __device__ __forceinline__ void keep(Tf32Fragments& f) {
-#pragma unroll
-    for (int ks = 0; ks < kKSteps; ++ks)
-#pragma unroll
-      for (int i = 0; i < 4; ++i) {
-        ptx::wgmma_keep(f.big[ks][i]);
-        if constexpr (kSplit) ptx::wgmma_keep(f.small[ks][i]);
-      }
+    ptx::wgmma_keep(f.big);
+    if constexpr (kSplit) ptx::wgmma_keep(f.small);
   }
 
   static __device__ __forceinline__ void keep(PieceFragments& f) {
-#pragma unroll
-    for (int ks = 0; ks < kK16Steps; ++ks)
-#pragma unroll
-      for (int i = 0; i < 4; ++i) {
-        ptx::wgmma_keep(f.hi[ks][i]);
-        ptx::wgmma_keep(f.lo[ks][i]);
-      }
+    ptx::wgmma_keep(f.hi);
+    ptx::wgmma_keep(f.lo);
   }
 
   static __device__ __forceinline__ void mma(float (&acc)[kAccRegs], const uint32_t (&a)[4], uint64_t b_desc,
@@ -368,8 +349,8 @@ struct Kernel {
         convert_b(b_stage(s), small_tile(small));
     };
     int tile_parity = 0;  // of the output tile being computed (a CTA's first is 0)
-    // This thread's first fragment element (fragment_row(), k = t; 3xFP16: k = 2t) in an A stage.
-    const uint32_t frag_off = a_delta(fragment_row(), (threadIdx.x & 3) * (kPieces ? 2 : 1));
+    // This thread's first fragment element (wgmma_fragment_row(), k = t; 3xFP16: k = 2t) in an A stage.
+    const uint32_t frag_off = a_delta(wgmma_fragment_row(), (threadIdx.x & 3) * (kPieces ? 2 : 1));
 
     // Prologue: k tiles 0 .. kStages - 3 in flight, one commit group each; k tile i then refills the
     // stage of k tile i - 2, so commit group i always holds k tile i (counted over the CTA's tiles).
@@ -429,11 +410,11 @@ struct Kernel {
       if constexpr (kPromote) {
         // The previous k tile's chain must finish before the promotion reads it and this one restarts it.
         ptx::wgmma_wait<0>();
-        keep(acc);
+        ptx::wgmma_keep(acc);
         keep(frag[kP ^ 1]);
         if (kt > 0) promote();
       }
-      keep(acc);
+      ptx::wgmma_keep(acc);
       ptx::wgmma_fence();
       issue(acc, frag[kP], b_stage(ring.stage), small_tile(ring.small), kPromote);
       ptx::wgmma_commit();
@@ -463,7 +444,7 @@ struct Kernel {
         if (kt + 1 < ktiles) k_tile(kt + 1, std::integral_constant<int, 1>{});
       }
       ptx::wgmma_wait<0>();
-      keep(acc);
+      ptx::wgmma_keep(acc);
       keep(frag[0]);
       keep(frag[1]);
 

@@ -113,8 +113,7 @@ struct Kernel {
                                      ptx::wgmma_sw128_desc(b_tile + kt * kBN * 128 + ks * 32), kt + ks > 0);
     ptx::wgmma_commit();
     ptx::wgmma_wait<0>();
-#pragma unroll
-    for (int i = 0; i < kBN / 2; ++i) ptx::wgmma_keep(acc[i]);
+    ptx::wgmma_keep(acc);
     store_wgmma_tile<kBM, kBN, false>(acc, p, c.batch, c.m0, c.n0);
   }
 };

@@ -55,6 +55,12 @@ __device__ __forceinline__ void fence_proxy_async_shared() {
 // Keeps a register the asynchronous wgmma reads or writes live (and unmoved) up to this point.
 __device__ __forceinline__ void wgmma_keep(uint32_t& r) { asm volatile("" : "+r"(r)::"memory"); }
 __device__ __forceinline__ void wgmma_keep(float& r) { asm volatile("" : "+f"(r)::"memory"); }
+// The same for every register of an array (accumulators, fragments), in index order.
+template <class R, int kN>
+__device__ __forceinline__ void wgmma_keep(R (&r)[kN]) {
+#pragma unroll
+  for (int i = 0; i < kN; ++i) wgmma_keep(r[i]);
+}
 
 // The accumulator operands of an m64nN fp32 wgmma (a 64 x N tile over 128 threads: N / 2 each): their
 // place holders in the instruction text and the matching asm output list, for N = 64, 128, 256.
