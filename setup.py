@@ -18,21 +18,41 @@ import shutil
 import subprocess
 import sys
 
-from setuptools import find_namespace_packages, setup
+import setuptools
 
-import torch
-import torch.utils.cpp_extension as cpp_extension
-from torch.utils.cpp_extension import BuildExtension, CppExtension
+# The stable-ABI floor: one build loads under this torch and every later one.
+TORCH_TARGET = (2, 10)
+# pyproject.toml's SPDX `license` string needs setuptools 77.
+SETUPTOOLS_FLOOR = (77, 0)
+
+
+def version_tuple(text):
+    return tuple(int(x) for x in re.findall(r"\d+", text)[:2])
+
+
+# A build without isolation (pip install --no-build-isolation .) uses what is installed: say in one
+# sentence what is missing instead of failing with a traceback further down.
+if version_tuple(setuptools.__version__) < SETUPTOOLS_FLOOR:
+    sys.exit(f"tilekernels: building needs setuptools >= {SETUPTOOLS_FLOOR[0]} (found {setuptools.__version__}); "
+             "run `pip install -U setuptools`, or build with `pip install .`, which fetches it.")
+try:
+    import torch
+except ImportError:
+    sys.exit("tilekernels: building needs torch, which is not installed; run `pip install torch` first "
+             f"(>= {TORCH_TARGET[0]}.{TORCH_TARGET[1]}), or build with `pip install .`, which fetches one to build against.")
+if version_tuple(torch.__version__) < TORCH_TARGET:
+    sys.exit(f"tilekernels: building needs torch >= {TORCH_TARGET[0]}.{TORCH_TARGET[1]}, found {torch.__version__}; "
+             "run `pip install -U torch`.")
+
+import torch.utils.cpp_extension as cpp_extension  # noqa: E402
+from setuptools import find_namespace_packages, setup  # noqa: E402
+from torch.utils.cpp_extension import BuildExtension, CppExtension  # noqa: E402
 
 ROOT = os.path.dirname(os.path.abspath(__file__))
 ALL_FAMILIES = ("bmm", "attention")
 DEFAULT_ARCHS_WITHOUT_GPU = ("89", "90a")
-# The stable-ABI floor: one build loads under this torch and every later one.
-TORCH_TARGET = (2, 10)
-
-
-def torch_version_tuple():
-    return tuple(int(x) for x in re.findall(r"\d+", torch.__version__)[:2])
+# Keeps every symbol of the extension private: see build_extension().
+EXPORTS_MAP = os.path.join(ROOT, "csrc", "extension_exports.map")
 
 
 def is_cuda_home(path):
@@ -113,9 +133,6 @@ def rel(paths):
 
 
 def build_extension():
-    if torch_version_tuple() < TORCH_TARGET:
-        raise RuntimeError(f"tilekernels needs torch >= {TORCH_TARGET[0]}.{TORCH_TARGET[1]}, found {torch.__version__}")
-
     cuda_home = find_cuda_home()
     with_cuda = want_cuda(cuda_home)
     families = selected_families()
@@ -172,6 +189,13 @@ def build_extension():
     print(f"tilekernels: cuda={with_cuda} archs={archs} families={families} instances={len(compiled_instances)}",
           file=sys.stderr)
 
+    # The extension exports no symbols: its ops register from static initializers when torch loads it,
+    # and it talks to torch only through the stable C ABI. Some toolchains (a g++ whose library folder
+    # holds only libstdc++.a) link a private C++ runtime into it; exported, that copy's std:: symbols
+    # would mix with the libstdc++.so Python already loaded and crash on first use. --exclude-libs hides
+    # what static archives bring (that libstdc++, cudart_static); the version script hides the rest.
+    link_flags = ["-Wl,--exclude-libs,ALL", f"-Wl,--version-script={EXPORTS_MAP}"]
+
     return CppExtension(
         "tilekernels._C",
         sources,
@@ -179,6 +203,7 @@ def build_extension():
         library_dirs=library_dirs,
         libraries=libraries,
         extra_compile_args={"cxx": cxx_flags, "nvcc": nvcc_flags},
+        extra_link_args=link_flags,
         py_limited_api=True,
     )
 

@@ -1,6 +1,7 @@
-"""What the compiled extension contains: for sm_89 every kernel is spill-free (the RTX 4090 target),
-checked on the ptxas resource report embedded in the binary (cuobjdump), and its sm_89-enabled
-configurations fit 99 KB of shared memory (test_tuning checks the table)."""
+"""What the compiled extension contains: no exported symbols (so no private C++ runtime can mix with
+the one Python loaded), and for sm_89 every kernel is spill-free (the RTX 4090 target), checked on the
+ptxas resource report embedded in the binary (cuobjdump); its sm_89-enabled configurations fit 99 KB
+of shared memory (test_tuning checks the table)."""
 
 import os
 import re
@@ -10,9 +11,12 @@ import sysconfig
 from pathlib import Path
 
 import pytest
+import torch
 
 import tilekernels
 from tilekernels._library import _extension_path
+
+from elf import read_dynamic
 
 
 def cuobjdump():
@@ -49,3 +53,29 @@ def test_kernels_have_no_spills(arch):
     spilling = {name: usage for name, usage in kernels.items() if usage["local"] or usage["stack"]}
     assert not spilling, f"kernels with local memory (spills) for sm_{arch}: {spilling}"
     assert all(usage["reg"] <= 255 for usage in kernels.values())
+
+
+def test_extension_exports_no_symbols():
+    """A toolchain whose g++ finds only a static libstdc++.a links a private C++ runtime into the
+    extension; exported, its std:: symbols mix with the libstdc++.so.6 Python already loaded and the
+    first ostringstream crashes. The linker flags in setup.py keep every symbol private."""
+    info = read_dynamic(_extension_path())
+    cxx_runtime = [name for name in info.exported if name.startswith(("_ZNSt", "_ZNKSt", "_ZSt", "_ZTISt", "_ZTSSt",
+                                                                     "_ZTVSt", "_ZNSo", "_ZNSi", "__cxa", "__gxx"))]
+    assert not cxx_runtime, f"{len(cxx_runtime)} C++ runtime symbols exported, e.g. {cxx_runtime[:5]}"
+    assert not info.exported, f"{len(info.exported)} symbols exported, e.g. {info.exported[:5]}"
+
+
+def test_extension_needs_no_cuda_runtime_library():
+    """The CUDA runtime is linked statically: the extension loads where no CUDA is installed."""
+    info = read_dynamic(_extension_path())
+    assert not [lib for lib in info.needed if lib.startswith("libcudart")], info.needed
+
+
+def test_elf_reader_sees_exports_and_needs():
+    """The checks above read a real library: the one torch's own ops live in exports thousands of
+    symbols and links against the C++ runtime."""
+    libtorch_cpu = Path(torch.__file__).parent / "lib" / "libtorch_cpu.so"
+    info = read_dynamic(libtorch_cpu)
+    assert "libc10.so" in info.needed
+    assert len(info.exported) > 1000

@@ -1,7 +1,5 @@
 #include "ops/attention_args.h"
 
-#include <torch/headeronly/core/Layout.h>
-
 #include <cmath>
 
 namespace tilekernels {
@@ -9,7 +7,7 @@ namespace tilekernels {
 AttentionShape check_attention_args(const Tensor& q, const Tensor& k, const Tensor& v, std::optional<double> scale) {
   const char* op = "kernels.attention";
   for (const Tensor* t : {&q, &k, &v}) {
-    TK_CHECK_ARG(t->layout() == torch::headeronly::Layout::Strided, op, ": only dense (strided) tensors are supported");
+    TK_CHECK_ARG(is_strided(*t), op, ": only dense (strided) tensors are supported");
   }
   TK_CHECK_ARG(q.dim() == 4, op, ": q must be a 4-D tensor [batch, heads, seq_q, head_dim], got a ", q.dim(),
                "-D tensor of shape ", shape_string(q));

@@ -1,11 +1,9 @@
 #include "ops/bmm_args.h"
 
-#include <torch/headeronly/core/Layout.h>
-
 namespace tilekernels {
 
 BmmShape check_bmm_args(const Tensor& a, const Tensor& b) {
-  TK_CHECK_ARG(a.layout() == torch::headeronly::Layout::Strided && b.layout() == torch::headeronly::Layout::Strided,
+  TK_CHECK_ARG(is_strided(a) && is_strided(b),
                "kernels.bmm: only dense (strided) tensors are supported");
   TK_CHECK_ARG(a.dim() == 3, "kernels.bmm: a must be a 3-D tensor [batch, m, k], got a ", a.dim(),
                "-D tensor of shape ", shape_string(a));
@@ -25,7 +23,7 @@ BmmShape check_bmm_args(const Tensor& a, const Tensor& b) {
 }
 
 void check_bmm_out(const Tensor& out, const Tensor& a, const BmmShape& shape) {
-  TK_CHECK_ARG(out.layout() == torch::headeronly::Layout::Strided, "kernels.bmm: out must be a dense tensor");
+  TK_CHECK_ARG(is_strided(out), "kernels.bmm: out must be a dense tensor");
   TK_CHECK_ARG(out.dim() == 3 && out.size(0) == shape.batch && out.size(1) == shape.m && out.size(2) == shape.n,
                "kernels.bmm: out must have shape [", shape.batch, ", ", shape.m, ", ", shape.n, "], got ",
                shape_string(out));

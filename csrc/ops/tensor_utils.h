@@ -1,5 +1,6 @@
 #pragma once
 // Small helpers over torch::stable::Tensor shared by every binding.
+#include <torch/csrc/inductor/aoti_torch/c/shim.h>
 #include <torch/csrc/stable/tensor.h>
 #include <torch/headeronly/core/ScalarType.h>
 
@@ -48,6 +49,14 @@ inline std::string device_name(const Tensor& t) {
 inline bool same_device(const Tensor& a, const Tensor& b) {
   return a.is_cpu() == b.is_cpu() && a.is_cuda() == b.is_cuda() &&
          (a.is_cpu() || a.get_device_index() == b.get_device_index());
+}
+
+// Dense (strided) rather than sparse or mkldnn. Read through the C shim: torch::stable::Tensor::layout()
+// exists only from torch 2.11 on, and the extension builds against 2.10.
+inline bool is_strided(const Tensor& t) {
+  int32_t layout = 0;
+  TK_CHECK_RUNTIME(aoti_torch_get_layout(t.get(), &layout) == AOTI_TORCH_SUCCESS, "could not read a tensor's layout");
+  return layout == aoti_torch_layout_strided();
 }
 
 inline std::string shape_string(const Tensor& t) {
