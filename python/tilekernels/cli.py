@@ -47,7 +47,9 @@ def cmd_info(args) -> int:
             supported = "compiled for" if arch in info.get("cuda_archs", []) else "NOT compiled for"
             print(f"GPU {index}: {props.name}, sm_{arch}, {props.multi_processor_count} SMs ({supported} this build)")
         for device, summary in tables.load_tables().items():
-            print(f"tuned tables for {device}: bundled {summary['bundled']}, user {summary['user']}"
+            borrowed = (f" (borrowed from {summary['bundled_from']}, the same architecture)"
+                        if summary["bundled_from"] else "")
+            print(f"tuned tables for {device}: bundled {summary['bundled']}{borrowed}, user {summary['user']}"
                   + (f", ignored: {summary['ignored']}" if summary["ignored"] else ""))
     else:
         print("GPU: none visible (CPU implementations only)")
@@ -123,10 +125,10 @@ def cmd_tune(args) -> int:
             a, b = runner.bmm_operands(shape, dtype, "cuda")
             results.append(autotune.tune_bmm(a, b, precision, reps=args.reps))
         else:
-            dtype = runner.ATTENTION_MODES[mode]
+            dtype, precision = runner.ATTENTION_MODES[mode]
             q, k, v = (torch.rand(shape.batch, shape.heads, shape.seq, shape.dim, device="cuda").to(dtype)
                        for _ in range(3))
-            with runner.matmul_precision("highest"):
+            with runner.matmul_precision(precision):
                 results.append(autotune.tune_attention(q, k, v, shape.causal, reps=args.reps))
         torch.cuda.empty_cache()
     for result in results:
@@ -154,9 +156,10 @@ def cmd_explain(args) -> int:
         plan = tilekernels.explain("bmm", a, b, precision=precision)
     else:
         shape = _parse_attention_shape(args.shape)
-        q = torch.empty(shape.batch, shape.heads, shape.seq, shape.dim, dtype=runner.ATTENTION_MODES[args.mode],
-                        device=device)
-        plan = tilekernels.explain("attention", q, q, q, shape.causal)
+        dtype, precision = runner.ATTENTION_MODES[args.mode]
+        q = torch.empty(shape.batch, shape.heads, shape.seq, shape.dim, dtype=dtype, device=device)
+        with runner.matmul_precision(precision):
+            plan = tilekernels.explain("attention", q, q, q, shape.causal)
     print(json.dumps(plan, indent=1))
     return 0
 

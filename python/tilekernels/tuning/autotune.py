@@ -13,7 +13,7 @@ from typing import Callable, Dict, Optional
 
 import torch
 
-from tilekernels.tuning.tables import save_user_table, tile_configs
+from tilekernels.tuning.tables import save_user_table, set_entry, tile_configs
 
 MODES = ("off", "on", "cli")
 
@@ -80,8 +80,8 @@ def _time_candidates(run: Callable[[int], torch.Tensor], plan: dict, family: str
 def _record(family: str, plan: dict, timings: Dict[int, float], device_index: int, persist: bool) -> dict:
     names = {c["id"]: c["name"] for c in tile_configs(family)}
     best = min(timings, key=timings.get)
-    torch.ops.kernels._tile_table_set(family, plan["key"], best)
     path = save_user_table(device_index, family, plan["key"], names[best]) if persist else None
+    set_entry(family, plan["key"], best, f"user table {path}" if path else "tuned in this process")
     return {
         "key": plan["key"],
         "best": names[best],

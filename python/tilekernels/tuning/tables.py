@@ -3,9 +3,11 @@ user's cache, pushed into the extension's in-memory table before the heuristic i
 
 File format (one JSON file per device name):
     {"format": 1, "library": "0.1.0", "torch": "2.11.0", "cuda": "13.0", "arch": 90,
-     "device": "NVIDIA H100 80GB HBM3",
+     "device": "NVIDIA H100 80GB HBM3", "sms": 132,
      "entries": {"bmm": {key: config_name, ...}, "attention": {key: config_name, ...}}}
 Entries name configurations (not ids), so a changed table never maps a key to the wrong kernel.
+A GPU without a bundled table of its own borrows the nearest one of its architecture (same arch, same
+SM count preferred), its keys renamed to this GPU; the user's tuned entries still win.
 """
 
 import functools
@@ -15,7 +17,7 @@ import re
 import threading
 import warnings
 from pathlib import Path
-from typing import Dict, List, Optional
+from typing import Dict, List, Optional, Tuple
 
 import torch
 
@@ -62,6 +64,7 @@ def current_meta(device_index: int) -> dict:
         "cuda": torch.version.cuda,
         "arch": props.major * 10 + props.minor,
         "device": props.name,
+        "sms": props.multi_processor_count,
     }
 
 
@@ -85,15 +88,30 @@ def _read(path: Path) -> Optional[dict]:
         return None
 
 
-def _push(table: dict) -> int:
+# Which table each pushed key came from, for explain().
+_origins: Dict[str, str] = {}
+
+
+def set_entry(family: str, key: str, config_id: int, origin: str) -> None:
+    """Puts one tuned choice into the extension's in-memory table, remembering where it came from."""
+    torch.ops.kernels._tile_table_set(family, key, config_id)
+    _origins[key] = origin
+
+
+def _push(table: dict, origin: str = "") -> int:
     pushed = 0
     for family in FAMILIES:
         ids = _config_ids(family)
         for key, name in table.get("entries", {}).get(family, {}).items():
             if name in ids:
-                torch.ops.kernels._tile_table_set(family, key, ids[name])
+                set_entry(family, key, ids[name], origin)
                 pushed += 1
     return pushed
+
+
+def table_origin(key: str) -> Optional[str]:
+    """Which table on disk supplied a tuned key ("bundled table of NVIDIA H100 80GB HBM3", ...)."""
+    return _origins.get(key)
 
 
 def table_paths(device_name: str) -> Dict[str, Path]:
@@ -101,9 +119,49 @@ def table_paths(device_name: str) -> Dict[str, Path]:
     return {"bundled": _BUNDLED_DIR / name, "user": cache_dir() / name}
 
 
+def nearest_bundled_table(meta: dict) -> Optional[Path]:
+    """The bundled table for a GPU that has none of its own: one tuned on another GPU of the same
+    architecture (an H200 takes the H100's), preferring one with the same number of SMs."""
+    candidates = []
+    for path in sorted(_BUNDLED_DIR.glob("*.json")):
+        table = _read(path)
+        if table is None or table.get("device") == meta["device"]:
+            continue
+        if stale_reason(dict(table, device=meta["device"]), meta, strict=False) is None:
+            candidates.append((table.get("sms") != meta.get("sms"), path))
+    return min(candidates)[1] if candidates else None
+
+
+def retarget(table: dict, device_name: str) -> dict:
+    """The table with its keys renamed to another GPU: a key's second field names the device."""
+    entries = {}
+    for family, family_entries in table.get("entries", {}).items():
+        renamed = {}
+        for key, name in family_entries.items():
+            fields = key.split("|")
+            if len(fields) > 1:
+                fields[1] = device_name
+            renamed["|".join(fields)] = name
+        entries[family] = renamed
+    return dict(table, device=device_name, entries=entries)
+
+
+def _table_sources(meta: dict) -> List[Tuple[str, Path, bool]]:
+    """(source, path, borrowed) in the order they are pushed: bundled (this GPU's own, else the
+    nearest of its architecture), then the user's cache, which wins."""
+    paths = table_paths(meta["device"])
+    bundled = paths["bundled"]
+    borrowed = not bundled.exists()
+    if borrowed:
+        bundled = nearest_bundled_table(meta)
+    sources = [("bundled", bundled, borrowed)] if bundled else []
+    return sources + [("user", paths["user"], False)]
+
+
 def load_tables() -> dict:
     """Pushes the bundled, then the user's (which win) tuned tables of every visible GPU into the
-    extension. Returns {device name: {"bundled": n, "user": n, "ignored": [reasons]}}."""
+    extension. Returns {device name: {"bundled": n, "bundled_from": device or None, "user": n,
+    "ignored": [reasons]}}; "bundled_from" names the GPU a borrowed table was tuned on."""
     report = {}
     if not torch.cuda.is_available():
         return report
@@ -112,16 +170,20 @@ def load_tables() -> dict:
             meta = current_meta(index)
             if meta["device"] in report:
                 continue
-            summary = {"bundled": 0, "user": 0, "ignored": []}
-            for source, path in table_paths(meta["device"]).items():
+            summary = {"bundled": 0, "bundled_from": None, "user": 0, "ignored": []}
+            for source, path, borrowed in _table_sources(meta):
                 table = _read(path)
                 if table is None:
                     continue
+                if borrowed:
+                    summary["bundled_from"] = table.get("device")
+                    table = retarget(table, meta["device"])
                 reason = stale_reason(table, meta, strict=(source == "user"))
                 if reason:
                     summary["ignored"].append(f"{path}: {reason}")
                     continue
-                summary[source] = _push(table)
+                origin = f"bundled table of {summary['bundled_from']}" if borrowed else f"{source} table {path}"
+                summary[source] = _push(table, origin)
             report[meta["device"]] = summary
     return report
 
