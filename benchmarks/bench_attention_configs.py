@@ -32,11 +32,11 @@ def main():
     for shape_name in args.shapes:
         shape = ATTENTION_SUITE[shape_name]
         for mode in args.modes:
-            dtype = ATTENTION_MODES[mode]
+            dtype, precision = ATTENTION_MODES[mode]
             q, k, v = (torch.rand(shape.batch, shape.heads, shape.seq, shape.dim, device=DEVICE).to(dtype)
                        for _ in range(3))
             reference = attention_reference(q, k, v, shape.causal)
-            with matmul_precision("highest"):
+            with matmul_precision(precision):
                 sdpa = lambda: F.scaled_dot_product_attention(q, k, v, is_causal=shape.causal)  # noqa: E731
                 torch_ms = time_ms(sdpa, DEVICE, reps=args.reps)["median_ms"]
                 theirs = sdpa()[:1, :2]

@@ -42,13 +42,16 @@ a[1, 129, 71] = float("inf")
 for x, y in [(a, b), (a.transpose(1, 2).contiguous().transpose(1, 2), b.transpose(1, 2).contiguous().transpose(1, 2))]:
     for config in tilekernels.explain("bmm", x, y, precision="highest")["candidates"]:
         torch.ops.kernels._bmm_with_config(x, y, config, precision="highest")
-for dtype in (torch.float16, torch.bfloat16, torch.float32):
+for dtype, precision in [(torch.float16, "highest"), (torch.bfloat16, "highest"), (torch.float32, "highest"),
+                         (torch.float32, "high")]:
+    torch.set_float32_matmul_precision(precision)  # "high": the TF32 rows
     for dim in (64, 72, 128, 256, 1024):
         q = torch.randn(1, 4, 67, dim, device="cuda", dtype=dtype)
         k = torch.randn(1, 2, 93, dim, device="cuda", dtype=dtype)
         for causal in (False, True):
             for config in tilekernels.explain("attention", q, k, k, is_causal=causal)["candidates"]:
                 torch.ops.kernels._attention_with_config(q, k, k, config, is_causal=causal)
+torch.set_float32_matmul_precision("highest")
 # fp32 3xFP16 tiles that meet a value beyond fp16's range rerun on the exact row (two key blocks).
 q = torch.randn(1, 4, 300, 1000, device="cuda")
 q[0, 2, 200, 5] = 7e4

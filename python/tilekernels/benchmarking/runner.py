@@ -20,8 +20,13 @@ BMM_MODES = {  # mode -> (dtype, fp32 matmul precision)
     "tf32": (torch.float32, "high"),
     "fp32": (torch.float32, "highest"),
 }
-ATTENTION_MODES = {"fp16": torch.float16, "bf16": torch.bfloat16, "fp32": torch.float32}
-# fp32 attention is benchmarked where ANCHORS.md has it (it is slow for torch).
+ATTENTION_MODES = {  # mode -> (dtype, fp32 matmul precision)
+    "fp16": (torch.float16, "highest"),
+    "bf16": (torch.bfloat16, "highest"),
+    "tf32": (torch.float32, "high"),
+    "fp32": (torch.float32, "highest"),
+}
+# fp32 / tf32 attention is benchmarked where ANCHORS.md has fp32 (it is slow for torch).
 ATTENTION_FP32_SHAPES = ("kb97", "d128")
 
 
@@ -129,9 +134,9 @@ def bench_attention(shapes: Dict, modes: Iterable[str], device: torch.device, re
     rows = []
     for name, shape in shapes.items():
         for mode in modes:
-            if mode == "fp32" and device.type == "cuda" and name not in ATTENTION_FP32_SHAPES:
+            dtype, precision = ATTENTION_MODES[mode]
+            if dtype == torch.float32 and device.type == "cuda" and name not in ATTENTION_FP32_SHAPES:
                 continue
-            dtype = ATTENTION_MODES[mode]
             q, k, v = (torch.rand(shape.batch, shape.heads, shape.seq, shape.dim, device=device).to(dtype)
                        for _ in range(3))
             reference = attention_reference(q, k, v, shape.causal)
@@ -143,11 +148,9 @@ def bench_attention(shapes: Dict, modes: Iterable[str], device: torch.device, re
             impls["tilekernels"] = (nullcontext, lambda: torch.ops.kernels.attention(q, k, v, is_causal=causal))
             if seed is not None and mode == "fp16" and not causal:
                 impls["seed_triton"] = (nullcontext, lambda: seed.triton_scaled_dot_product_attention(q, k, v))
-            mode_key = "tf32" if mode == "fp32" else mode
-            compute_floor, memory_floor = floors_ms(shape.flops(), shape.bytes(q.element_size()),
-                                                    "fp32" if mode == "fp32" else mode_key, ceilings)
+            compute_floor, memory_floor = floors_ms(shape.flops(), shape.bytes(q.element_size()), mode, ceilings)
             torch_ms = None
-            with matmul_precision("highest"):
+            with matmul_precision(precision):
                 for impl, (context, fn) in impls.items():
                     with context():
                         ms = _time(fn, device, reps)
