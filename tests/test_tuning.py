@@ -212,6 +212,37 @@ def test_every_bmm_config(dtype, precision, a_k_major, b_k_major):
     assert not missing, f"compiled {layout} rows this GPU runs but no shape reached: {missing}"
 
 
+@pytest.mark.cuda
+@pytest.mark.parametrize("dtype", [torch.float16, torch.bfloat16])
+def test_every_bmm_config_on_batch_strides(dtype):
+    """Every candidate, TMA rows included, on broadcast (stride 0) and spaced-out batch items in each
+    layout; batch items that overlap are not for tensor maps, so the planner offers no TMA row there."""
+    tma = {c["id"] for c in tilekernels.tile_configs("bmm") if c["engine"] == "wgmma tma"}
+    batch, m, n, k = 3, 136, 200, 72
+    atol = (2e-3 if dtype == torch.float16 else 2e-2) * k**0.5
+    for a_k_major in (True, False):
+        for b_k_major in (True, False):
+            a = random_tensor((1, m, k) if a_k_major else (1, k, m), dtype, "cuda")
+            a = (a if a_k_major else a.transpose(1, 2)).expand(batch, m, k)  # batch stride 0
+            b = random_tensor((2 * batch, n, k) if b_k_major else (2 * batch, k, n), dtype, "cuda")[::2]
+            b = b.transpose(1, 2) if b_k_major else b  # every other matrix: batch stride of two
+            plan = tilekernels.explain("bmm", a, b)
+            reference = torch.bmm(a.double(), b.double())
+            for config in plan["candidates"]:
+                poison_allocator("cuda", nbytes=batch * m * n * 2)
+                ours = torch.ops.kernels._bmm_with_config(a, b, config)
+                assert_close_to_reference(ours, torch.bmm(a, b), reference, atol=atol)
+            if gpu_arch() == 90 and "90a" in tilekernels.build_info()["cuda_archs"]:
+                assert tma & set(plan["candidates"]), "no TMA row offered for describable operands"
+    # Batch items 8 rows apart overlap: no tensor map describes them.
+    storage = random_tensor((m + 8 * (batch - 1), k), dtype, "cuda")
+    a = storage.as_strided((batch, m, k), (8 * k, k, 1))
+    b = random_tensor((batch, k, n), dtype, "cuda")
+    plan = tilekernels.explain("bmm", a, b)
+    assert not tma & set(plan["candidates"])
+    assert_close_to_reference(torch.ops.kernels.bmm(a, b), torch.bmm(a, b), torch.bmm(a.double(), b.double()), atol=atol)
+
+
 def whole_k_rows():
     """The compiled whole-k bmm rows that this GPU runs (short k, both operands k-contiguous)."""
     arch = gpu_arch()

@@ -47,6 +47,7 @@ bool attention_compiled(int id) {
 const char* bmm_engine_name(const bmm::TileConfig& c) {
   if (c.math == MathMode::kFfma) return "ffma";
   if (c.holds_whole_k()) return "wgmma whole-k";
+  if (c.uses_tma()) return "wgmma tma";
   return c.is_wgmma() ? "wgmma" : "mma.sync";
 }
 

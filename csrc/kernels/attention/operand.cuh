@@ -16,32 +16,13 @@
 
 #include "kernels/attention/smem_layout.cuh"
 #include "kernels/common/math_mode.h"
+#include "kernels/common/pack2.cuh"
 #include "kernels/ptx/ldmatrix.cuh"
 #include "kernels/ptx/mma.cuh"
 #include "kernels/ptx/shared_address.cuh"
 #include "kernels/ptx/tf32.cuh"
 
 namespace tilekernels::attention::detail {
-
-// Two floats rounded to a 16-bit pair; `lo` lands in the low half (the lower k / column index).
-template <typename T>
-__device__ __forceinline__ uint32_t pack2(float lo, float hi);
-
-template <>
-__device__ __forceinline__ uint32_t pack2<__half>(float lo, float hi) {
-  const __half2 h = __floats2half2_rn(lo, hi);
-  uint32_t u;
-  memcpy(&u, &h, sizeof(u));
-  return u;
-}
-
-template <>
-__device__ __forceinline__ uint32_t pack2<__nv_bfloat16>(float lo, float hi) {
-  const __nv_bfloat162 h = __floats2bfloat162_rn(lo, hi);
-  uint32_t u;
-  memcpy(&u, &h, sizeof(u));
-  return u;
-}
 
 // Lane addressing of the ldmatrix.x4 loads below (row, chunk relative to the operand's origin); lane
 // l addresses row l % 8 of the 8x8 matrix l / 8. Host-callable so the tests can check them against

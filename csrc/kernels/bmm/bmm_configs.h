@@ -10,16 +10,18 @@
 namespace tilekernels::bmm {
 
 // Which tensor-core kernel runs a row: mma.sync (sm_80+) or Hopper wgmma (sm_90a only: its
-// instructions exist in no other target, later architectures included), pipelined over k or holding a
-// tile's whole k extent (short k, bmm_wgmma_whole_k.cuh). kFfma rows ignore it.
-enum class Engine : int { kMmaSync, kWgmma, kWgmmaWholeK };
+// instructions exist in no other target, later architectures included), pipelined over k with cp.async
+// (bmm_wgmma_sm90.cuh), holding a tile's whole k extent (short k, bmm_wgmma_whole_k.cuh), or fed by
+// bulk tensor copies from a producer warpgroup (fp16 / bf16, bmm_wgmma_tma.cuh). kFfma rows ignore it.
+enum class Engine : int { kMmaSync, kWgmma, kWgmmaWholeK, kWgmmaTma };
 
 struct TileConfig {
   const char* name;
   MathMode math;
   int block_m, block_n, block_k;  // CTA tile; block_k counts elements (fp32 ones for tf32 modes), and
                                   // for whole-k rows is the largest k they serve
-  int warps_m, warps_n;           // warp grid; each warp owns (block_m / warps_m) x (block_n / warps_n)
+  int warps_m, warps_n;           // warp grid; each warp owns (block_m / warps_m) x (block_n / warps_n);
+                                  // wgmma rows: warps_m counts all warps (4 per warpgroup), warps_n is 1
   int stages;                     // shared-memory pipeline depth
   int group_m;                    // raster: CTAs walk group_m tile rows before moving along n (L2 reuse)
   int min_arch;                   // lowest SM architecture it may run on (e.g. 80)
@@ -33,13 +35,15 @@ struct TileConfig {
 
   constexpr int threads() const { return 32 * warps_m * warps_n; }
   constexpr int element_bytes() const { return math_mode_element_bytes(math); }
-  constexpr bool is_wgmma() const { return engine == Engine::kWgmma || engine == Engine::kWgmmaWholeK; }
+  constexpr bool is_wgmma() const { return engine != Engine::kMmaSync; }
   constexpr bool holds_whole_k() const { return engine == Engine::kWgmmaWholeK; }
+  constexpr bool uses_tma() const { return engine == Engine::kWgmmaTma; }
   // Whole-k rows load a tile's operands once, so they serve k <= block_k only.
   constexpr bool serves_k(int64_t k) const { return !holds_whole_k() || k <= block_k; }
   // TF32 wgmma reads its shared operand only k-contiguous, so with B n-contiguous a wgmma row computes
   // C^T = B^T A^T (bmm_instance.cuh, kernel_frame): its tile then covers block_n x block_m of C.
-  constexpr bool runs_transposed(bool b_k_major) const { return is_wgmma() && !b_k_major; }
+  // (16-bit wgmma reads either major-ness, so TMA rows run every layout as it is.)
+  constexpr bool runs_transposed(bool b_k_major) const { return is_wgmma() && !uses_tma() && !b_k_major; }
 
   // wgmma rows (bmm_wgmma_sm90.cuh): per stage, the register operand's tile padded for conflict-free
   // fragment loads (rows of block_k + 4 floats if k-contiguous, else block_k rows of block_m + 8), in
@@ -71,9 +75,13 @@ struct TileConfig {
   // stored without bank conflicts.
   static constexpr int kFfmaRowPad = 4;
 
+  // TMA rows: a full and an empty mbarrier per stage, after the stages.
+  constexpr int tma_barrier_bytes() const { return uses_tma() ? 2 * stages * 8 : 0; }
+
   // Operand pipeline in shared memory.
   constexpr int pipeline_bytes() const {
     if (holds_whole_k()) return (block_m + block_n) * block_k * 4;  // both operands, k-contiguous
+    if (uses_tma()) return stages * (block_m + block_n) * block_k * element_bytes() + tma_barrier_bytes();
     if (is_wgmma())
       return (stages * (wgmma_a_stage_bytes() + wgmma_b_stage_bytes())) + wgmma_small_tiles() * wgmma_b_stage_bytes() +
              wgmma_scale_bytes();
@@ -170,6 +178,17 @@ inline constexpr TileConfig kTileConfigs[] = {
     // Short k (q k^T, k <= 64), both operands k-contiguous: a tile's whole k in 64 KB of shared memory,
     // two CTAs per SM, so that one's stores of C run while the other loads.
     {"wgmma_tf32_128x128x64_whole_k", MathMode::kTf32, 128, 128, 64, 8, 1, 1, 8, 90, 2, Engine::kWgmmaWholeK, 90},
+
+    // fp16 / bf16 on Hopper wgmma, warp-specialized: a producer warpgroup streams A and B through a
+    // stages-deep ring of 128-byte-swizzled k tiles with bulk tensor copies (any layout: 16-bit wgmma
+    // reads either major-ness), two consumer warpgroups of 64 rows each multiply them (SS). Persistent
+    // rows walk output tiles with one ring across them.
+    {"wgmma_tma_fp16_128x256x64_s4", MathMode::kFp16, 128, 256, 64, 12, 1, 4, 8, 90, 1, Engine::kWgmmaTma, 90},
+    {"wgmma_tma_fp16_128x128x64_s6", MathMode::kFp16, 128, 128, 64, 12, 1, 6, 8, 90, 1, Engine::kWgmmaTma, 90},
+    {"wgmma_tma_fp16_128x256x64_s4_persistent", MathMode::kFp16, 128, 256, 64, 12, 1, 4, 8, 90, 1, Engine::kWgmmaTma, 90, true},
+    {"wgmma_tma_bf16_128x256x64_s4", MathMode::kBf16, 128, 256, 64, 12, 1, 4, 8, 90, 1, Engine::kWgmmaTma, 90},
+    {"wgmma_tma_bf16_128x128x64_s6", MathMode::kBf16, 128, 128, 64, 12, 1, 6, 8, 90, 1, Engine::kWgmmaTma, 90},
+    {"wgmma_tma_bf16_128x256x64_s4_persistent", MathMode::kBf16, 128, 256, 64, 12, 1, 4, 8, 90, 1, Engine::kWgmmaTma, 90, true},
 };
 // clang-format on
 

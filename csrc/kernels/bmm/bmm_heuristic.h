@@ -40,7 +40,13 @@ inline int resident_ctas(const TileConfig& config, const DeviceSpec& device) {
 }
 
 // Tensor-core rate of a row's engine relative to mma.sync: wgmma issues twice the products per cycle.
-inline double engine_speedup(const TileConfig& config) { return config.is_wgmma() ? 2.0 : 1.0; }
+// The fp16 / bf16 TMA rows measured 1.36-1.7x the mma.sync rows on long k (H200: kb3, sq4k) but lost
+// on k <= 128 (q k^T, skinny), where filling their four- to six-stage ring is most of the work: rated
+// 1.35x from four k tiles on, even below.
+inline double engine_speedup(const TileConfig& config, const Params& p) {
+  if (config.uses_tma()) return p.k >= 4 * config.block_k ? 1.35 : 1.0;
+  return config.is_wgmma() ? 2.0 : 1.0;
+}
 
 // CTAs of one launch: output tiles over all batch items (in the transposed frame where the row runs so).
 inline double tile_count(const TileConfig& config, const Params& p) {
@@ -68,7 +74,7 @@ inline CostTerms cost_terms(const TileConfig& config, const Params& p, const Dev
   const double efficiency = std::min(1.0, intensity / kSaturatingTileIntensity);
   // FLOPs one SM must get through, at the full rate of this math mode.
   const double compute = waves * resident_ctas(config, device) * 2.0 * config.block_m * config.block_n * k_padded /
-                         (efficiency * engine_speedup(config));
+                         (efficiency * engine_speedup(config, p));
 
   // Memory, in the same FLOP units: every tile streams its A and B panels once, C is written once,
   // all spread over the SMs.
@@ -105,7 +111,7 @@ inline int choose_config(const Params& p, const DeviceSpec& device, const std::v
     // stores), so a tie goes to it: on the H100 fp32 suite keys that a wgmma row won, the tuner
     // picked the persistent one 7 times out of 10.
     const bool persistent_twin = best >= 0 && cost == best_cost && kTileConfigs[id].persistent &&
-                                 !kTileConfigs[best].persistent;
+                                 !kTileConfigs[best].persistent && kTileConfigs[id].engine == kTileConfigs[best].engine;
     if (best < 0 || cost < best_cost || persistent_twin) {
       best = id;
       best_cost = cost;

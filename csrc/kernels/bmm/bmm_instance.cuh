@@ -14,7 +14,9 @@
 #include "kernels/bmm/bmm_ffma.cuh"
 #include "kernels/bmm/bmm_launch.h"
 #include "kernels/bmm/bmm_mma_sm80.cuh"
+#include "kernels/bmm/bmm_tma_operands.h"
 #include "kernels/bmm/bmm_wgmma_sm90.cuh"
+#include "kernels/bmm/bmm_wgmma_tma.cuh"
 #include "kernels/bmm/bmm_wgmma_whole_k.cuh"
 #include "kernels/common/build_archs.h"
 
@@ -117,11 +119,24 @@ __global__ void __launch_bounds__(kTileConfigs[kConfig].threads(), kTileConfigs[
     mma_sm80::Kernel<kConfig, kAKMajor, kBKMajor>::run(p);
 }
 
-// Layouts a row runs: every one, except that wgmma needs a k-contiguous shared operand (B, or A when
-// B is n-contiguous; whole-k rows read both from shared memory, so both) and exists only in builds
-// that include sm_90a.
+// The entry point of TMA rows: their tensor maps travel as a __grid_constant__ parameter, where the
+// copy engine reads them.
+template <int kConfig, bool kAKMajor, bool kBKMajor>
+__global__ void __launch_bounds__(kTileConfigs[kConfig].threads(), 1)
+    bmm_tma_kernel(const Params p, const __grid_constant__ TmaOperands maps) {
+#if defined(__CUDA_ARCH_FEAT_SM90_ALL)
+  wgmma_tma::Kernel<kConfig, kAKMajor, kBKMajor>::run(p, maps);
+#else
+  __trap();  // sm_90a code only; the host never picks these rows elsewhere (max_arch)
+#endif
+}
+
+// Layouts a row runs: every one, except that TF32 wgmma needs a k-contiguous shared operand (B, or A
+// when B is n-contiguous; whole-k rows read both from shared memory, so both); wgmma rows exist only
+// in builds that include sm_90a.
 constexpr bool supports_layout(const TileConfig& config, bool a_k_major, bool b_k_major) {
   if (!config.is_wgmma()) return true;
+  if (config.uses_tma()) return kBuiltForSm90a;
   if (config.holds_whole_k()) return kBuiltForSm90a && a_k_major && b_k_major;
   return kBuiltForSm90a && (a_k_major || b_k_major);
 }
@@ -144,26 +159,18 @@ inline Params kernel_frame(const TileConfig& config, const Params& p) {
   return q;
 }
 
-// Runs configuration kConfig on `params` (whose math and layout must be the instance's).
-template <int kConfig, bool kAKMajor, bool kBKMajor>
-cudaError_t launch_instance(const Params& user_params, cudaStream_t stream) {
+// Launches kKernel over the problem's output tiles: for wgmma rows a one-dimensional grid over batch x
+// tiles (TileWalk, 32-bit tile indices), at most what fits at once if persistent; otherwise a batch
+// item's tiles on x and the batch on y x z.
+template <int kConfig, auto kKernel, class... Extra>
+cudaError_t launch_over_tiles(const Params& params, cudaStream_t stream, const Extra&... extra) {
   constexpr TileConfig kCfg = kTileConfigs[kConfig];
-  constexpr auto kKernel = &bmm_kernel<kConfig, kAKMajor, kBKMajor>;
-  if (user_params.math != kCfg.math || user_params.a_k_major != kAKMajor || user_params.b_k_major != kBKMajor)
-    return cudaErrorInvalidValue;
-  const Params params = kernel_frame(kCfg, user_params);
-  if (params.batch < 0 || params.m < 0 || params.n < 0 || params.k < 0) return cudaErrorInvalidValue;
-  if (params.batch == 0 || params.m == 0 || params.n == 0) return cudaSuccess;  // nothing to write
-
-  if (!serves_problem(kCfg, user_params)) return cudaErrorInvalidValue;  // the planner never picks it then
   const int64_t tiles_m = (params.m + kCfg.block_m - 1) / kCfg.block_m;
   const int64_t tiles_n = (params.n + kCfg.block_n - 1) / kCfg.block_n;
   cudaError_t err = allow_dynamic_smem<kKernel>(kCfg.smem_bytes());
   if (err != cudaSuccess) return err;
   dim3 grid;
   if constexpr (kCfg.is_wgmma()) {
-    // One-dimensional grid over batch x tiles (TileWalk, 32-bit tile indices), at most what fits at
-    // once if persistent.
     int64_t ctas = tiles_m * tiles_n * params.batch;
     if constexpr (kCfg.persistent) {
       int64_t resident = 0;
@@ -177,8 +184,29 @@ cudaError_t launch_instance(const Params& user_params, cudaStream_t stream) {
     const int64_t grid_z = (params.batch + grid_y - 1) / grid_y;
     grid = dim3(static_cast<unsigned>(tiles_m * tiles_n), static_cast<unsigned>(grid_y), static_cast<unsigned>(grid_z));
   }
-  kKernel<<<grid, kCfg.threads(), kCfg.smem_bytes(), stream>>>(params);
+  kKernel<<<grid, kCfg.threads(), kCfg.smem_bytes(), stream>>>(params, extra...);
   return cudaGetLastError();
+}
+
+// Runs configuration kConfig on `params` (whose math and layout must be the instance's).
+template <int kConfig, bool kAKMajor, bool kBKMajor>
+cudaError_t launch_instance(const Params& user_params, cudaStream_t stream) {
+  constexpr TileConfig kCfg = kTileConfigs[kConfig];
+  if (user_params.math != kCfg.math || user_params.a_k_major != kAKMajor || user_params.b_k_major != kBKMajor)
+    return cudaErrorInvalidValue;
+  const Params params = kernel_frame(kCfg, user_params);
+  if (params.batch < 0 || params.m < 0 || params.n < 0 || params.k < 0) return cudaErrorInvalidValue;
+  if (params.batch == 0 || params.m == 0 || params.n == 0) return cudaSuccess;  // nothing to write
+  if (!serves_problem(kCfg, user_params)) return cudaErrorInvalidValue;  // the planner never picks it then
+
+  if constexpr (kCfg.uses_tma()) {
+    TmaOperands maps;
+    const cudaError_t err = make_tma_operands(kCfg, params, &maps);
+    if (err != cudaSuccess) return err;
+    return launch_over_tiles<kConfig, &bmm_tma_kernel<kConfig, kAKMajor, kBKMajor>>(params, stream, maps);
+  } else {
+    return launch_over_tiles<kConfig, &bmm_kernel<kConfig, kAKMajor, kBKMajor>>(params, stream);
+  }
 }
 
 template <int kConfig, MathMode kMath, bool kAKMajor, bool kBKMajor>

@@ -7,6 +7,7 @@
 
 #include "kernels/bmm/bmm_configs.h"
 #include "kernels/bmm/bmm_params.h"
+#include "kernels/bmm/bmm_tma_operands.h"
 #include "kernels/common/launcher_registry.h"
 
 namespace tilekernels::bmm {
@@ -40,9 +41,10 @@ inline bool grid_fits(const TileConfig& config, const Params& p) {
   return grid_y == 0 || (p.batch + grid_y - 1) / grid_y <= kMaxGridYZ;
 }
 
-// Whether a row can run this problem: its launch grid fits and it serves k.
+// Whether a row can run this problem: its launch grid fits, it serves k, and for TMA rows tensor maps
+// describe both operands.
 inline bool serves_problem(const TileConfig& config, const Params& p) {
-  return config.serves_k(p.k) && grid_fits(config, p);
+  return config.serves_k(p.k) && grid_fits(config, p) && (!config.uses_tma() || tma_serves(config, p));
 }
 
 inline bool is_compiled(int config, bool a_k_major, bool b_k_major) {

@@ -1,9 +1,14 @@
 #pragma once
 // The epilogue of the wgmma bmm kernels: a tile of fp32 accumulators (one warpgroup per 64 rows, each
 // holding the D fragments of an m64nN wgmma) written straight to C. Torch-free.
+#include <cuda_bf16.h>
+#include <cuda_fp16.h>
+
 #include <cstdint>
+#include <type_traits>
 
 #include "kernels/bmm/bmm_params.h"
+#include "kernels/common/pack2.cuh"
 
 namespace tilekernels::bmm {
 
@@ -67,6 +72,36 @@ __device__ __forceinline__ void store_wgmma_tile(float (&acc)[kBN / 2], const Pa
       } else {
         if (col < n_rem) c[r * p.ldc + col] = v0;
         if (col + 1 < n_rem) c[r * p.ldc + col + 1] = v1;
+      }
+    }
+}
+
+// Writes one warpgroup's 64 x kBN accumulators, rounded to fp16 (kBf16: bf16), to the rows of C from
+// `m0` and its columns from `n0` in batch item `batch`: each row's pair of columns (2t, 2t + 1 of n8
+// block j) as one 4-byte store where C's alignment allows, element by element otherwise.
+template <int kBN, bool kBf16>
+__device__ __forceinline__ void store_wgmma_rows_16bit(const float (&acc)[kBN / 2], const Params& p, int64_t batch,
+                                                       int64_t m0, int64_t n0) {
+  using T = std::conditional_t<kBf16, __nv_bfloat16, __half>;
+  const int lane = threadIdx.x & 31, warp_in_group = (threadIdx.x >> 5) & 3;
+  const int t = lane & 3, row0 = warp_in_group * 16 + (lane >> 2);
+  const int64_t m_rem = p.m - m0, n_rem = p.n - n0;
+  uint16_t* c = static_cast<uint16_t*>(p.c) + batch * p.c_batch_stride + m0 * p.ldc + n0;
+  const bool pairs_ok = reinterpret_cast<uintptr_t>(p.c) % 4 == 0 && p.ldc % 2 == 0 && p.c_batch_stride % 2 == 0 &&
+                        n0 % 2 == 0;
+#pragma unroll
+  for (int j = 0; j < kBN / 8; ++j)
+#pragma unroll
+    for (int h = 0; h < 2; ++h) {
+      const int r = row0 + 8 * h, col = 8 * j + 2 * t;
+      if (r >= m_rem || col >= n_rem) continue;
+      const uint32_t pair = pack2<T>(acc[4 * j + 2 * h], acc[4 * j + 2 * h + 1]);
+      uint16_t* at = c + r * p.ldc + col;
+      if (pairs_ok && col + 1 < n_rem) {
+        *reinterpret_cast<uint32_t*>(at) = pair;
+      } else {
+        at[0] = static_cast<uint16_t>(pair);
+        if (col + 1 < n_rem) at[1] = static_cast<uint16_t>(pair >> 16);
       }
     }
 }

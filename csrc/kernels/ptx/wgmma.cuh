@@ -150,20 +150,20 @@ __device__ __forceinline__ void wgmma_m64n128k8_tf32_ss(float (&d)[64], uint64_t
 
 // One fp16 (kBf16: bf16) m64nNk16 wgmma with fp32 accumulators, for N = 64, 128, 256 (d[N / 2]).
 // RS: a is 64x16 from registers (each warp 16 rows, the mma.m16n8k16 A fragment layout); SS: a is
-// read through `a_desc` (K-major). b is 16xN through `b_desc`, K-major (kTransB = 0) or N-major (1).
-// scale_d == 0 overwrites d instead of accumulating.
+// read through `a_desc`, K-major (kTransA = 0) or M-major (1). b is 16xN through `b_desc`, K-major
+// (kTransB = 0) or N-major (1). scale_d == 0 overwrites d instead of accumulating.
 #define TILEKERNELS_WGMMA_F16_RS(SHAPE, TYPE, N2, A_OPS, DESC, PRED, TRANS)                                  \
   asm volatile("{\n.reg .pred p;\nsetp.ne.b32 p, " PRED ", 0;\n"                                             \
                "wgmma.mma_async.sync.aligned." SHAPE ".f32." TYPE "." TYPE " {" TILEKERNELS_WGMMA_D##N2##_PLACES \
                "}, " A_OPS ", " DESC ", p, 1, 1, " TRANS ";\n}\n"                                             \
                : TILEKERNELS_WGMMA_D##N2##_OUTPUTS(d)                                                        \
                : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "l"(b_desc), "r"(scale_d), "n"(kTransB))
-#define TILEKERNELS_WGMMA_F16_SS(SHAPE, TYPE, N2, A_DESC, B_DESC, PRED, TRANS)                               \
+#define TILEKERNELS_WGMMA_F16_SS(SHAPE, TYPE, N2, A_DESC, B_DESC, PRED, TRANS, TRANS_A)                      \
   asm volatile("{\n.reg .pred p;\nsetp.ne.b32 p, " PRED ", 0;\n"                                             \
                "wgmma.mma_async.sync.aligned." SHAPE ".f32." TYPE "." TYPE " {" TILEKERNELS_WGMMA_D##N2##_PLACES \
-               "}, " A_DESC ", " B_DESC ", p, 1, 1, 0, " TRANS ";\n}\n"                                       \
+               "}, " A_DESC ", " B_DESC ", p, 1, 1, " TRANS_A ", " TRANS ";\n}\n"                            \
                : TILEKERNELS_WGMMA_D##N2##_OUTPUTS(d)                                                        \
-               : "l"(a_desc), "l"(b_desc), "r"(scale_d), "n"(kTransB))
+               : "l"(a_desc), "l"(b_desc), "r"(scale_d), "n"(kTransB), "n"(kTransA))
 
 template <int kN, bool kBf16, int kTransB>
 __device__ __forceinline__ void wgmma_m64k16_f16_rs(float (&d)[kN / 2], const uint32_t (&a)[4], uint64_t b_desc,
@@ -190,27 +190,27 @@ __device__ __forceinline__ void wgmma_m64k16_f16_rs(float (&d)[kN / 2], const ui
   }
 }
 
-template <int kN, bool kBf16, int kTransB>
+template <int kN, bool kBf16, int kTransB, int kTransA = 0>
 __device__ __forceinline__ void wgmma_m64k16_f16_ss(float (&d)[kN / 2], uint64_t a_desc, uint64_t b_desc,
                                                     int scale_d) {
   static_assert(kN == 64 || kN == 128 || kN == 256, "N = 64, 128 or 256");
   if constexpr (kN == 64) {
     if constexpr (kBf16) {
-      TILEKERNELS_WGMMA_F16_SS("m64n64k16", "bf16", 32, "%32", "%33", "%34", "%35");
+      TILEKERNELS_WGMMA_F16_SS("m64n64k16", "bf16", 32, "%32", "%33", "%34", "%35", "%36");
     } else {
-      TILEKERNELS_WGMMA_F16_SS("m64n64k16", "f16", 32, "%32", "%33", "%34", "%35");
+      TILEKERNELS_WGMMA_F16_SS("m64n64k16", "f16", 32, "%32", "%33", "%34", "%35", "%36");
     }
   } else if constexpr (kN == 128) {
     if constexpr (kBf16) {
-      TILEKERNELS_WGMMA_F16_SS("m64n128k16", "bf16", 64, "%64", "%65", "%66", "%67");
+      TILEKERNELS_WGMMA_F16_SS("m64n128k16", "bf16", 64, "%64", "%65", "%66", "%67", "%68");
     } else {
-      TILEKERNELS_WGMMA_F16_SS("m64n128k16", "f16", 64, "%64", "%65", "%66", "%67");
+      TILEKERNELS_WGMMA_F16_SS("m64n128k16", "f16", 64, "%64", "%65", "%66", "%67", "%68");
     }
   } else if constexpr (kN == 256) {
     if constexpr (kBf16) {
-      TILEKERNELS_WGMMA_F16_SS("m64n256k16", "bf16", 128, "%128", "%129", "%130", "%131");
+      TILEKERNELS_WGMMA_F16_SS("m64n256k16", "bf16", 128, "%128", "%129", "%130", "%131", "%132");
     } else {
-      TILEKERNELS_WGMMA_F16_SS("m64n256k16", "f16", 128, "%128", "%129", "%130", "%131");
+      TILEKERNELS_WGMMA_F16_SS("m64n256k16", "f16", 128, "%128", "%129", "%130", "%131", "%132");
     }
   }
 }

@@ -1,0 +1,69 @@
+#pragma once
+// The tensor maps of a TMA bmm launch (bmm_wgmma_tma.cuh): A and B as 3-D tensors of 16-bit
+// elements, read in 128-byte-swizzled boxes. Built on the host per call (they hold the operands'
+// addresses); the planner offers TMA rows only for operands a tensor map describes. Torch-free.
+#include <cuda.h>
+#include <cuda_runtime.h>
+
+#include <cstdint>
+
+#include "kernels/bmm/bmm_configs.h"
+#include "kernels/bmm/bmm_params.h"
+#include "kernels/common/tensor_map.h"
+
+namespace tilekernels::bmm {
+
+// Elements of a box along its contiguous dimension: 128 bytes of 16-bit elements, the swizzle's row.
+inline constexpr int kTmaBoxElements = 64;
+
+// Kernel parameter (__grid_constant__): CUtensorMap is 64-byte aligned.
+struct TmaOperands {
+  CUtensorMap a;
+  CUtensorMap b;
+};
+
+// One operand: (k, rows, batch) when k-contiguous, read in boxes of 64 k x box_rows rows; otherwise
+// (rows, k, batch) in boxes of 64 rows x 64 k, one per 64-row segment of the tile. A broadcast operand
+// (batch stride 0) is a one-item tensor.
+inline TensorMap3d operand_map(const void* base, bool bf16, bool k_contiguous, int64_t k, int64_t rows, int64_t ld,
+                               int64_t batch, int64_t batch_stride, int box_rows) {
+  TensorMap3d t{};
+  t.base = base;
+  t.bf16 = bf16;
+  t.dims[0] = static_cast<uint64_t>(k_contiguous ? k : rows);
+  t.dims[1] = static_cast<uint64_t>(k_contiguous ? rows : k);
+  t.dims[2] = static_cast<uint64_t>(batch_stride ? batch : 1);
+  t.row_stride_bytes = static_cast<uint64_t>(ld) * 2;
+  t.batch_stride_bytes = batch_stride ? static_cast<uint64_t>(batch_stride) * 2 : t.row_stride_bytes * t.dims[1];
+  t.box_x = kTmaBoxElements;
+  t.box_y = static_cast<uint32_t>(k_contiguous ? box_rows : kTmaBoxElements);
+  return t;
+}
+
+inline TensorMap3d a_tensor_map(const TileConfig& config, const Params& p) {
+  return operand_map(p.a, p.math == MathMode::kBf16, p.a_k_major, p.k, p.m, p.lda, p.batch, p.a_batch_stride,
+                     config.block_m);
+}
+
+inline TensorMap3d b_tensor_map(const TileConfig& config, const Params& p) {
+  return operand_map(p.b, p.math == MathMode::kBf16, p.b_k_major, p.k, p.n, p.ldb, p.batch, p.b_batch_stride,
+                     config.block_n);
+}
+
+// Tensor maps describe rows that do not overlap: rows at least a row apart, batch items at least a
+// matrix apart (other strides, legal for bmm, keep the cp.async rows).
+inline bool tma_describes(const TensorMap3d& t) {
+  return tensor_map_describes(t) && t.row_stride_bytes >= t.dims[0] * 2 &&
+         (t.dims[2] == 1 || t.batch_stride_bytes >= t.row_stride_bytes * t.dims[1]);
+}
+
+inline bool tma_serves(const TileConfig& config, const Params& p) {
+  return tma_describes(a_tensor_map(config, p)) && tma_describes(b_tensor_map(config, p));
+}
+
+inline cudaError_t make_tma_operands(const TileConfig& config, const Params& p, TmaOperands* maps) {
+  const cudaError_t err = encode_tensor_map(a_tensor_map(config, p), &maps->a);
+  return err != cudaSuccess ? err : encode_tensor_map(b_tensor_map(config, p), &maps->b);
+}
+
+}  // namespace tilekernels::bmm
