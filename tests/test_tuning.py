@@ -169,6 +169,15 @@ def gpu_arch():
 BMM_CASES = [(torch.float16, None), (torch.bfloat16, None), (torch.float32, "highest"), (torch.float32, "high")]
 
 
+def serving_maths(dtype, precision):
+    """The math modes of the table rows that serve a call of this dtype (fp32: at this precision)."""
+    if dtype == torch.float16:
+        return {"fp16"}
+    if dtype == torch.bfloat16:
+        return {"bf16"}
+    return {"tf32"} if precision == "high" else {"tf32x3", "fp16x3", "ffma"}
+
+
 @pytest.mark.cuda
 @pytest.mark.parametrize("a_k_major", [True, False])
 @pytest.mark.parametrize("b_k_major", [True, False])
@@ -203,10 +212,8 @@ def test_every_bmm_config(dtype, precision, a_k_major, b_k_major):
             else:
                 assert_close_to_reference(ours, theirs, reference, atol=tol[dtype] * max(1.0, k ** 0.5))
     layout = ("ak" if a_k_major else "am") + ("bk" if b_k_major else "bn")
-    math_modes = {(torch.float16, None): {"fp16"}, (torch.bfloat16, None): {"bf16"},
-                  (torch.float32, "highest"): {"tf32x3", "fp16x3", "ffma"}, (torch.float32, "high"): {"tf32"}}
     configs = tilekernels.tile_configs("bmm")
-    runnable = {c["id"] for c in configs if c["math"] in math_modes[(dtype, precision)]
+    runnable = {c["id"] for c in configs if c["math"] in serving_maths(dtype, precision)
                 and layout in c["compiled_layouts"] and c["min_arch"] <= gpu_arch() <= c["max_arch"]}
     missing = sorted(configs[i]["name"] for i in runnable - exercised)
     assert not missing, f"compiled {layout} rows this GPU runs but no shape reached: {missing}"
@@ -320,22 +327,19 @@ def test_bmm_tf32_rounds_to_nearest(b_k_major):
         assert torch.equal(ours, expected), (config, (ours - expected).abs().max().item())
 
 
-# (dtype, float32 matmul precision, the math modes of the rows that serve it)
-ATTENTION_CASES = [
-    (torch.float16, "highest", {"fp16"}),
-    (torch.bfloat16, "highest", {"bf16"}),
-    (torch.float32, "highest", {"tf32x3", "fp16x3", "ffma"}),
-    (torch.float32, "high", {"tf32"}),
-]
+# (dtype, float32 matmul precision)
+ATTENTION_CASES = [(torch.float16, "highest"), (torch.bfloat16, "highest"), (torch.float32, "highest"),
+                   (torch.float32, "high")]
 
 
 @pytest.mark.cuda
-@pytest.mark.parametrize("dtype, precision, math_modes", ATTENTION_CASES, ids=["fp16", "bf16", "fp32", "tf32"])
-def test_every_attention_config(dtype, precision, math_modes):
-    """Forces each compiled configuration of these math modes that this GPU can run, and checks that
-    none was left out."""
+@pytest.mark.parametrize("dtype, precision", ATTENTION_CASES, ids=["fp16", "bf16", "fp32", "tf32"])
+def test_every_attention_config(dtype, precision):
+    """Forces each compiled configuration serving this dtype and precision that this GPU can run, and
+    checks that none was left out."""
     import math
 
+    math_modes = serving_maths(dtype, precision)
     torch.set_float32_matmul_precision(precision)
     configs = tilekernels.tile_configs("attention")
     checked = set()

@@ -42,7 +42,7 @@ inline int resident_ctas(const TileConfig& config, const DeviceSpec& device) {
 // Tensor-core rate of a row's engine relative to mma.sync: wgmma issues twice the products per cycle.
 // The fp16 / bf16 TMA rows measured 1.36-1.7x the mma.sync rows on long k (H200: kb3, sq4k) but lost
 // on k <= 128 (q k^T, skinny), where filling their four- to six-stage ring is most of the work: rated
-// 1.35x from four k tiles on, even below.
+// 1.35x from four k tiles on, 1.0x (no better than mma.sync) below.
 inline double engine_speedup(const TileConfig& config, const Params& p) {
   if (config.uses_tma()) return p.k >= 4 * config.block_k ? 1.35 : 1.0;
   return config.is_wgmma() ? 2.0 : 1.0;

@@ -7,6 +7,7 @@
 #include <cuda_fp16.h>
 
 #include <cstdint>
+#include <type_traits>
 
 #include "kernels/bmm/bmm_configs.h"
 #include "kernels/bmm/bmm_params.h"
@@ -15,6 +16,7 @@
 #include "kernels/bmm/bmm_smem_layout.cuh"
 #include "kernels/bmm/bmm_tf32_operand.cuh"
 #include "kernels/bmm/bmm_tile_loader.cuh"
+#include "kernels/common/pack2.cuh"
 #include "kernels/ptx/cp_async.cuh"
 #include "kernels/ptx/ld_shared.cuh"
 #include "kernels/ptx/ldmatrix.cuh"
@@ -266,15 +268,8 @@ struct Kernel {
     }
   }
 
-  static __device__ __forceinline__ uint32_t pack2(float lo, float hi) {
-    if constexpr (T::kMath == MathMode::kFp16) {
-      const __half2 h = __floats2half2_rn(lo, hi);
-      return *reinterpret_cast<const uint32_t*>(&h);
-    } else {
-      const __nv_bfloat162 h = __floats2bfloat162_rn(lo, hi);
-      return *reinterpret_cast<const uint32_t*>(&h);
-    }
-  }
+  // C's element type where it is 16-bit (the epilogue packs pairs of them).
+  using Element16 = std::conditional_t<T::kMath == MathMode::kFp16, __half, __nv_bfloat16>;
 
   // Warp-tile row of staged row s in epilogue pass `pass` (staged rows are m16 tile, half, g).
   static __device__ __forceinline__ int staged_row_to_m(int pass, int s) {
@@ -302,7 +297,7 @@ struct Kernel {
 #pragma unroll
             for (int nt = 0; nt < kNT; ++nt)
               ptx::st_shared_b32(staging + Staging::offset(s, nt) + t * 4,
-                                 pack2(acc[mt][nt][2 * h], acc[mt][nt][2 * h + 1]));
+                                 pack2<Element16>(acc[mt][nt][2 * h], acc[mt][nt][2 * h + 1]));
           } else if constexpr (!T::kBPermuted) {
 #pragma unroll
             for (int nt = 0; nt < kNT; ++nt)
