@@ -28,7 +28,7 @@ def main():
     parser.add_argument("--reps", type=int, default=30)
     args = parser.parse_args()
     names = {c["id"]: c["name"] for c in tilekernels.tile_configs("bmm")}
-    print(f"{'shape':8} {'mode':5} {'implementation':34} {'ms':>8} {'x torch':>8} {'relerr':>9} {'kb misses':>12}")
+    print(f"{'shape':8} {'mode':5} {'implementation':52} {'ms':>8} {'x torch':>8} {'relerr':>9} {'kb misses':>12}")
     for shape_name in args.shapes:
         shape = BMM_SUITE[shape_name]
         for mode in args.modes:
@@ -43,7 +43,7 @@ def main():
                 exact_misses = misses(torch.bmm(an.double(), bn.double()).float())
             with matmul_precision(precision):
                 torch_ms = time_ms(lambda: torch.bmm(a, b), DEVICE, reps=args.reps)["median_ms"]
-                print(f"{shape_name:8} {mode:5} {'torch.bmm':34} {torch_ms:8.3f} {1.0:8.2f} "
+                print(f"{shape_name:8} {mode:5} {'torch.bmm':52} {torch_ms:8.3f} {1.0:8.2f} "
                       f"{relative_error(torch.bmm(a, b), reference):9.1e}")
                 plan = tilekernels.explain("bmm", a, b, precision=precision)
                 for config in plan["candidates"]:
@@ -55,7 +55,7 @@ def main():
                         kernelbench = f"{misses(ours)} / {exact_misses}"
                         del ours
                     chosen = "*" if config == plan["config"] else " "
-                    print(f"{shape_name:8} {mode:5} {chosen}{names[config]:33} {ms:8.3f} {torch_ms / ms:8.2f} "
+                    print(f"{shape_name:8} {mode:5} {chosen}{names[config]:51} {ms:8.3f} {torch_ms / ms:8.2f} "
                           f"{relative_error(run(), reference):9.1e} {kernelbench:>12}")
             del a, b, reference
             if mode == "fp32":

@@ -185,12 +185,12 @@ def serving_maths(dtype, precision):
 def test_every_bmm_config(dtype, precision, a_k_major, b_k_major):
     """Forces each compiled configuration on edge-heavy shapes and checks every output element. The
     last shape has more tiles than an H100 holds CTAs, so persistent rows walk several tiles per CTA
-    (edge tiles, three k tiles with the last partial). Whole-k rows serve only k <= 64 (k = 37 ends
-    inside a 16-byte chunk)."""
+    (edge tiles, three k tiles with the last partial; C's rows 16-byte multiples, so rows that store
+    via TMA walk too). Whole-k rows serve only k <= 64 (k = 37 ends inside a 16-byte chunk)."""
     shapes = [(3, 100, 136, 72), (2, 257, 129, 200), (1, 1, 1, 1), (2, 9, 300, 17 * 8), (2, 130, 260, 1000)]
     shapes += [(3, 100, 136, 37), (70, 130, 260, 64)]  # short k: the whole-k rows too
     exercised = set()
-    for batch, m, n, k in shapes + [(200, 130, 260, 72)]:
+    for batch, m, n, k in shapes + [(200, 130, 264, 72)]:
         a = random_tensor((batch, m, k), dtype, "cuda")
         b = random_tensor((batch, k, n), dtype, "cuda")
         if not a_k_major:
@@ -248,6 +248,34 @@ def test_every_bmm_config_on_batch_strides(dtype):
     plan = tilekernels.explain("bmm", a, b)
     assert not tma & set(plan["candidates"])
     assert_close_to_reference(torch.ops.kernels.bmm(a, b), torch.bmm(a, b), torch.bmm(a.double(), b.double()), atol=atol)
+
+
+@pytest.mark.cuda
+@pytest.mark.parametrize("dtype", [torch.float16, torch.bfloat16])
+def test_tma_store_rows_write_into_any_out(dtype, restore_tuned_tables):
+    """A row that stores via TMA, chosen by a tuned entry, writes bmm.out's padded rows in place when
+    a tensor map describes them (row stride a multiple of 16 bytes), through a temporary otherwise;
+    the padding is never written."""
+    rows = [c for c in tilekernels.tile_configs("bmm")
+            if c.get("store_via_tma") and "akbn" in c["compiled_layouts"]
+            and c["math"] == ("fp16" if dtype == torch.float16 else "bf16")
+            and c["min_arch"] <= gpu_arch() <= c["max_arch"]]
+    if not rows:
+        pytest.skip("no row that stores via TMA is compiled for this GPU (sm_90a builds have them)")
+    batch, m, n, k = 3, 100, 136, 72
+    a = random_tensor((batch, m, k), dtype, "cuda")
+    b = random_tensor((batch, k, n), dtype, "cuda")
+    reference = torch.bmm(a.double(), b.double())
+    key = tilekernels.explain("bmm", a, b)["key"]
+    for row in rows:
+        torch.ops.kernels._tile_table_set("bmm", key, row["id"])
+        assert tilekernels.explain("bmm", a, b)["config"] == row["id"]
+        for padded_n in (144, 140):  # rows of 288 bytes (a tensor map's), of 280 (not)
+            storage = nan_like((batch, m, padded_n), dtype, "cuda")
+            out = storage[:, :, :n]
+            torch.ops.kernels.bmm.out(a, b, out=out)
+            assert_close_to_reference(out, torch.bmm(a, b), reference, atol=(2e-3 if dtype == torch.float16 else 2e-2) * k**0.5)
+            assert torch.isnan(storage[:, :, n:]).all(), (row["name"], padded_n, "wrote into the padding")
 
 
 def whole_k_rows():

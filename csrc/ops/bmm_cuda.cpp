@@ -63,7 +63,21 @@ PreparedCall prepare(const Tensor& a, const Tensor& b, const BmmShape& shape, co
   p.ldb = call.b.ld;
   p.a_k_major = call.a.cols_contiguous;   // A is [m, k]
   p.b_k_major = !call.b.cols_contiguous;  // B is [k, n]
+  // Plans (and tuned entries) assume the op's own contiguous output; run_bmm_cuda writes through one
+  // where the chosen row cannot write the caller's `out` directly.
+  p.ldc = shape.n;
+  p.c_batch_stride = shape.m * shape.n;
   return call;
+}
+
+// The params of `call` writing to `out`.
+bmm::Params with_output(const PreparedCall& call, int config, const Tensor& out) {
+  bmm::Params params = call.params;
+  params.math = bmm::kTileConfigs[config].math;
+  params.c = out.data_ptr();
+  params.c_batch_stride = out.stride(0);
+  params.ldc = out.size(1) == 1 ? out.size(2) : out.stride(1);
+  return params;
 }
 
 Plan plan_call(const PreparedCall& call, ScalarType dtype, const DeviceSpec& device) {
@@ -104,12 +118,8 @@ Plan plan_call(const PreparedCall& call, ScalarType dtype, const DeviceSpec& dev
 }
 
 void launch_config(const PreparedCall& call, int config, Tensor& out, int device_index) {
-  bmm::Params params = call.params;
-  params.math = bmm::kTileConfigs[config].math;
-  params.c = out.data_ptr();
-  params.c_batch_stride = out.stride(0);
-  params.ldc = out.size(1) == 1 ? out.size(2) : out.stride(1);
-  check_cuda(bmm::launch(params, config, current_cuda_stream(device_index)), "bmm kernel launch");
+  check_cuda(bmm::launch(with_output(call, config, out), config, current_cuda_stream(device_index)),
+             "bmm kernel launch");
 }
 
 // Writes a @ b into `out` (which has the result's shape, dtype and device).
@@ -132,9 +142,11 @@ void run_bmm_cuda(const Tensor& a, const Tensor& b, Tensor& out, const BmmShape&
                  "kernels._bmm_with_config: configuration ", *forced_config, " cannot serve this call (",
                  plan.math_group, " on sm_", device.arch, ")");
   }
-  // The epilogue writes rows with unit stride along n into a 16-byte aligned base.
+  // The epilogue writes rows with unit stride along n into a 16-byte aligned base (rows that store via
+  // TMA: rows and batch items 16-byte aligned too).
   const bool direct = (out.size(2) == 1 || out.stride(2) == 1) && is_aligned(out.data_ptr()) &&
-                      !memory_overlaps(out, a) && !memory_overlaps(out, b);
+                      !memory_overlaps(out, a) && !memory_overlaps(out, b) &&
+                      bmm::serves_problem(bmm::kTileConfigs[config], with_output(call, config, out));
   if (direct) {
     launch_config(call, config, out, device_index);
   } else {

@@ -70,6 +70,7 @@ std::string bmm_table() {
                        .add("max_arch", c.max_arch)
                        .add("engine", bmm_engine_name(c))
                        .add("persistent", c.persistent)
+                       .add("store_via_tma", c.store_via_tma)
                        .add("threads", c.threads())
                        .add("smem_bytes", c.smem_bytes())
                        .raw("compiled_layouts", json_array(compiled_bmm_layouts(id)))

@@ -32,6 +32,10 @@ struct TileConfig {
   // with one pipeline across them (the next tile's loads run under this tile's stores); otherwise
   // one CTA per tile.
   bool persistent = false;
+  // TMA rows only: the epilogue writes the tile's outputs into shared memory and one thread per
+  // warpgroup stores them with bulk tensor copies, which run while the consumers start the next tile;
+  // otherwise each thread stores its accumulators to C itself.
+  bool store_via_tma = false;
 
   constexpr int threads() const { return 32 * warps_m * warps_n; }
   constexpr int element_bytes() const { return math_mode_element_bytes(math); }
@@ -75,13 +79,16 @@ struct TileConfig {
   // stored without bank conflicts.
   static constexpr int kFfmaRowPad = 4;
 
-  // TMA rows: a full and an empty mbarrier per stage, after the stages.
+  // TMA rows: a full and an empty mbarrier per stage, after the stages (and the output tile).
   constexpr int tma_barrier_bytes() const { return uses_tma() ? 2 * stages * 8 : 0; }
+  // TMA rows storing via TMA: the output tile in 16-bit elements, after the stages.
+  constexpr int tma_store_bytes() const { return store_via_tma ? block_m * block_n * element_bytes() : 0; }
 
   // Operand pipeline in shared memory.
   constexpr int pipeline_bytes() const {
     if (holds_whole_k()) return (block_m + block_n) * block_k * 4;  // both operands, k-contiguous
-    if (uses_tma()) return stages * (block_m + block_n) * block_k * element_bytes() + tma_barrier_bytes();
+    if (uses_tma())
+      return stages * (block_m + block_n) * block_k * element_bytes() + tma_store_bytes() + tma_barrier_bytes();
     if (is_wgmma())
       return (stages * (wgmma_a_stage_bytes() + wgmma_b_stage_bytes())) + wgmma_small_tiles() * wgmma_b_stage_bytes() +
              wgmma_scale_bytes();
@@ -189,6 +196,17 @@ inline constexpr TileConfig kTileConfigs[] = {
     {"wgmma_tma_bf16_128x256x64_s4", MathMode::kBf16, 128, 256, 64, 12, 1, 4, 8, 90, 1, Engine::kWgmmaTma, 90},
     {"wgmma_tma_bf16_128x128x64_s6", MathMode::kBf16, 128, 128, 64, 12, 1, 6, 8, 90, 1, Engine::kWgmmaTma, 90},
     {"wgmma_tma_bf16_128x256x64_s4_persistent", MathMode::kBf16, 128, 256, 64, 12, 1, 4, 8, 90, 1, Engine::kWgmmaTma, 90, true},
+    // The same, persistent, with the epilogue through shared memory and TMA stores (C's row stride a
+    // multiple of 16 bytes), overlapped with the next tile: write-bound short k (q k^T), n = 64 (p v)
+    // and n = 128 (skinny), long k. The output tile takes a stage's worth of shared memory or more.
+    {"wgmma_tma_fp16_128x256x64_s3_persistent_tma_store", MathMode::kFp16, 128, 256, 64, 12, 1, 3, 8, 90, 1, Engine::kWgmmaTma, 90, true, true},
+    {"wgmma_tma_fp16_128x128x64_s6_persistent_tma_store", MathMode::kFp16, 128, 128, 64, 12, 1, 6, 8, 90, 1, Engine::kWgmmaTma, 90, true, true},
+    {"wgmma_tma_fp16_128x192x64_s4_persistent_tma_store", MathMode::kFp16, 128, 192, 64, 12, 1, 4, 8, 90, 1, Engine::kWgmmaTma, 90, true, true},
+    {"wgmma_tma_fp16_128x64x64_s8_persistent_tma_store",  MathMode::kFp16, 128,  64, 64, 12, 1, 8, 8, 90, 1, Engine::kWgmmaTma, 90, true, true},
+    {"wgmma_tma_bf16_128x256x64_s3_persistent_tma_store", MathMode::kBf16, 128, 256, 64, 12, 1, 3, 8, 90, 1, Engine::kWgmmaTma, 90, true, true},
+    {"wgmma_tma_bf16_128x128x64_s6_persistent_tma_store", MathMode::kBf16, 128, 128, 64, 12, 1, 6, 8, 90, 1, Engine::kWgmmaTma, 90, true, true},
+    {"wgmma_tma_bf16_128x192x64_s4_persistent_tma_store", MathMode::kBf16, 128, 192, 64, 12, 1, 4, 8, 90, 1, Engine::kWgmmaTma, 90, true, true},
+    {"wgmma_tma_bf16_128x64x64_s8_persistent_tma_store",  MathMode::kBf16, 128,  64, 64, 12, 1, 8, 8, 90, 1, Engine::kWgmmaTma, 90, true, true},
 };
 // clang-format on
 

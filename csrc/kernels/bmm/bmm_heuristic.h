@@ -40,11 +40,12 @@ inline int resident_ctas(const TileConfig& config, const DeviceSpec& device) {
 }
 
 // Tensor-core rate of a row's engine relative to mma.sync: wgmma issues twice the products per cycle.
-// The fp16 / bf16 TMA rows measured 1.36-1.7x the mma.sync rows on long k (H200: kb3, sq4k) but lost
-// on k <= 128 (q k^T, skinny), where filling their four- to six-stage ring is most of the work: rated
-// 1.35x from four k tiles on, 1.0x (no better than mma.sync) below.
+// The fp16 / bf16 TMA rows measured 1.36-1.7x the mma.sync rows on long k (H200: kb3, sq4k). Those
+// that store C directly lost on k <= 128 (q k^T, skinny), where their stores are most of the work:
+// rated 1.35x from four k tiles on, 1.0x (no better than mma.sync) below. Those that store via TMA
+// won there too (q k^T 1.6x, skinny 1.4x the best mma.sync row): 1.35x at any k.
 inline double engine_speedup(const TileConfig& config, const Params& p) {
-  if (config.uses_tma()) return p.k >= 4 * config.block_k ? 1.35 : 1.0;
+  if (config.uses_tma()) return config.store_via_tma || p.k >= 4 * config.block_k ? 1.35 : 1.0;
   return config.is_wgmma() ? 2.0 : 1.0;
 }
 
@@ -90,6 +91,14 @@ inline double estimated_cost(const TileConfig& config, const Params& p, const De
   return cost_terms(config, p, device).total();
 }
 
+// The model does not see what a persistent row saves (its next tile's loads under this tile's
+// stores), nor what storing via TMA adds (the stores under the next tile's products), so among rows of
+// one engine and equal cost the higher rank wins: on the H100 fp32 suite keys that a wgmma row won,
+// the tuner picked the persistent one 7 times out of 10.
+inline int overlap_rank(const TileConfig& config) {
+  return (config.persistent ? 1 : 0) + (config.store_via_tma ? 1 : 0);
+}
+
 // Picks the cheapest candidate; `reason` says why.
 inline int choose_config(const Params& p, const DeviceSpec& device, const std::vector<int>& candidates,
                          std::string* reason) {
@@ -107,12 +116,10 @@ inline int choose_config(const Params& p, const DeviceSpec& device, const std::v
   double best_cost = 0.0;
   for (int id : competing) {
     const double cost = estimated_cost(kTileConfigs[id], p, device);
-    // The model does not see what a persistent row saves (its next tile's loads under this tile's
-    // stores), so a tie goes to it: on the H100 fp32 suite keys that a wgmma row won, the tuner
-    // picked the persistent one 7 times out of 10.
-    const bool persistent_twin = best >= 0 && cost == best_cost && kTileConfigs[id].persistent &&
-                                 !kTileConfigs[best].persistent && kTileConfigs[id].engine == kTileConfigs[best].engine;
-    if (best < 0 || cost < best_cost || persistent_twin) {
+    const bool preferred_twin = best >= 0 && cost == best_cost &&
+                                kTileConfigs[id].engine == kTileConfigs[best].engine &&
+                                overlap_rank(kTileConfigs[id]) > overlap_rank(kTileConfigs[best]);
+    if (best < 0 || cost < best_cost || preferred_twin) {
       best = id;
       best_cost = cost;
     }

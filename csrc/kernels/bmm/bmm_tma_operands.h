@@ -1,7 +1,8 @@
 #pragma once
 // The tensor maps of a TMA bmm launch (bmm_wgmma_tma.cuh): A and B as 3-D tensors of 16-bit
-// elements, read in 128-byte-swizzled boxes. Built on the host per call (they hold the operands'
-// addresses); the planner offers TMA rows only for operands a tensor map describes. Torch-free.
+// elements, read in 128-byte-swizzled boxes, and for rows that store via TMA, C written in such boxes.
+// Built on the host per call (they hold the operands' addresses); the planner offers TMA rows only for
+// operands a tensor map describes. Torch-free.
 #include <cuda.h>
 #include <cuda_runtime.h>
 
@@ -20,6 +21,7 @@ inline constexpr int kTmaBoxElements = 64;
 struct TmaOperands {
   CUtensorMap a;
   CUtensorMap b;
+  CUtensorMap c;  // rows that store via TMA only
 };
 
 // One operand: (k, rows, batch) when k-contiguous, read in boxes of 64 k x box_rows rows; otherwise
@@ -50,6 +52,22 @@ inline TensorMap3d b_tensor_map(const TileConfig& config, const Params& p) {
                      config.block_n);
 }
 
+// C as (n, rows, batch) in boxes of 64 columns x 64 rows: one consumer warpgroup's rows, a 128-byte
+// swizzle row of columns.
+inline TensorMap3d c_tensor_map(const Params& p) {
+  TensorMap3d t{};
+  t.base = p.c;
+  t.bf16 = p.math == MathMode::kBf16;
+  t.dims[0] = static_cast<uint64_t>(p.n);
+  t.dims[1] = static_cast<uint64_t>(p.m);
+  t.dims[2] = static_cast<uint64_t>(p.batch);
+  t.row_stride_bytes = static_cast<uint64_t>(p.ldc) * 2;
+  t.batch_stride_bytes = p.batch > 1 ? static_cast<uint64_t>(p.c_batch_stride) * 2 : t.row_stride_bytes * t.dims[1];
+  t.box_x = kTmaBoxElements;
+  t.box_y = kTmaBoxElements;
+  return t;
+}
+
 // Tensor maps describe rows that do not overlap: rows at least a row apart, batch items at least a
 // matrix apart (other strides, legal for bmm, keep the cp.async rows).
 inline bool tma_describes(const TensorMap3d& t) {
@@ -58,12 +76,15 @@ inline bool tma_describes(const TensorMap3d& t) {
 }
 
 inline bool tma_serves(const TileConfig& config, const Params& p) {
-  return tma_describes(a_tensor_map(config, p)) && tma_describes(b_tensor_map(config, p));
+  return tma_describes(a_tensor_map(config, p)) && tma_describes(b_tensor_map(config, p)) &&
+         (!config.store_via_tma || tma_describes(c_tensor_map(p)));
 }
 
 inline cudaError_t make_tma_operands(const TileConfig& config, const Params& p, TmaOperands* maps) {
-  const cudaError_t err = encode_tensor_map(a_tensor_map(config, p), &maps->a);
-  return err != cudaSuccess ? err : encode_tensor_map(b_tensor_map(config, p), &maps->b);
+  cudaError_t err = encode_tensor_map(a_tensor_map(config, p), &maps->a);
+  if (err == cudaSuccess) err = encode_tensor_map(b_tensor_map(config, p), &maps->b);
+  if (err == cudaSuccess && config.store_via_tma) err = encode_tensor_map(c_tensor_map(p), &maps->c);
+  return err;
 }
 
 }  // namespace tilekernels::bmm

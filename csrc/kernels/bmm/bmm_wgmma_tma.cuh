@@ -6,9 +6,11 @@
 // stage, issue four m64nNk16 wgmma reading both operands from shared memory, keep one k tile's wgmma
 // in flight, and release the stage before. setmaxnreg moves registers from the producer to them.
 // Persistent rows walk several output tiles per CTA with one ring across them (TileWalk): the producer
-// loads the next tile's first k tiles while the consumers write this one's.
+// loads the next tile's first k tiles while the consumers write this one's. Rows that store via TMA
+// put each consumer's 64 rows of outputs into shared memory and one of its threads hands them to bulk
+// tensor stores, which write C while the consumer multiplies the next tile.
 // Copies zero-fill outside the tensors, so edge tiles and a partial last k tile need no masking;
-// the epilogue masks its stores. Torch-free.
+// the epilogue masks its stores (bulk stores skip what lies outside C). Torch-free.
 #include <cuda.h>
 
 #include <cstdint>
@@ -19,6 +21,7 @@
 #include "kernels/bmm/bmm_tma_operands.h"
 #include "kernels/bmm/bmm_wgmma_store.cuh"
 #include "kernels/ptx/mbarrier.cuh"
+#include "kernels/ptx/named_barrier.cuh"
 #include "kernels/ptx/setmaxnreg.cuh"
 #include "kernels/ptx/shared_address.cuh"
 #include "kernels/ptx/tma.cuh"
@@ -50,8 +53,11 @@ struct Kernel {
   static constexpr int kStageBytes = kATileBytes + kBTileBytes;
   static constexpr int kSegmentBytes = 64 * kBK * 2;
   static_assert(kATileBytes % 1024 == 0 && kBTileBytes % 1024 == 0, "swizzle-aligned tiles");
-  static_assert(kCfg.smem_bytes() == kStages * kStageBytes + kCfg.tma_barrier_bytes(),
-                "bmm_configs.h sizes the ring and its barriers");
+  // Rows that store via TMA: each consumer's 64 x kBN outputs as kBN / 64 boxes of 64 x 64 (8 KB).
+  static constexpr int kOutputBytes = kCfg.store_via_tma ? kBM * kBN * 2 : 0;
+  static constexpr int kOutputBoxBytes = 64 * 64 * 2;
+  static_assert(kCfg.smem_bytes() == kStages * kStageBytes + kOutputBytes + kCfg.tma_barrier_bytes(),
+                "bmm_configs.h sizes the ring, the output tile and the barriers");
 
   // Wgmma descriptors of k16 step kk of a stage: A's rows of consumer `consumer`, and all of B.
   static __device__ __forceinline__ uint64_t a_desc(uint32_t a_tile, int consumer, int kk) {
@@ -114,10 +120,32 @@ struct Kernel {
     if (releases) ptx::mbarrier_arrive(empty + 8 * ((it - 1) % kStages));
   }
 
+  // A consumer warpgroup's epilogue through shared memory: once the bulk stores of its previous tile
+  // have read `staging` (its 64 x kBN outputs), its threads write this tile's there, and one thread
+  // stores them to C's rows m0.. and columns n0.. of batch item `batch`.
+  static __device__ __forceinline__ void store_via_tma(const float (&acc)[kBN / 2], const TmaOperands& maps,
+                                                       uint32_t staging, int consumer, int32_t m0, int32_t n0,
+                                                       int32_t batch) {
+    const bool leader = threadIdx.x % 128 == 0;
+    const uint32_t barrier = 1 + consumer;  // named barrier of this warpgroup (0 is __syncthreads')
+    if (leader) ptx::tma_store_wait_read<0>();
+    ptx::named_barrier_sync(barrier, 128);
+    stage_wgmma_rows_16bit<kBN, kBf16>(acc, staging);
+    ptx::fence_proxy_async_shared();
+    ptx::named_barrier_sync(barrier, 128);
+    if (leader) {
+#pragma unroll
+      for (int box = 0; box < kBN / 64; ++box)
+        ptx::tma_store_3d(&maps.c, staging + box * kOutputBoxBytes, n0 + 64 * box, m0, batch);
+      ptx::tma_store_commit();
+    }
+  }
+
   static __device__ __forceinline__ void run(const Params& p, const TmaOperands& maps) {
     extern __shared__ __align__(1024) uint8_t smem[];
     const uint32_t ring = ptx::shared_address(smem);
-    const uint32_t full = ring + kStages * kStageBytes, empty = full + 8 * kStages;
+    const uint32_t output = ring + kStages * kStageBytes;
+    const uint32_t full = output + kOutputBytes, empty = full + 8 * kStages;
     const TileWalk<kBM, kBN, kCfg.group_m> walk{p.m, p.n, p.batch};
     const int k_tiles = static_cast<int>((p.k + kBK - 1) / kBK);
     const int warpgroup = threadIdx.x / 128;
@@ -154,8 +182,15 @@ struct Kernel {
         const TileCoord c = walk.coord(tile);
         float acc[kBN / 2];
         consume(acc, ring, full, empty, consumer, k_tiles, it);
-        store_wgmma_rows_16bit<kBN, kBf16>(acc, p, c.batch, c.m0 + 64 * consumer, c.n0);
+        if constexpr (kCfg.store_via_tma)
+          store_via_tma(acc, maps, output + consumer * (kOutputBytes / kConsumers), consumer,
+                        static_cast<int32_t>(c.m0) + 64 * consumer, static_cast<int32_t>(c.n0),
+                        static_cast<int32_t>(c.batch));
+        else
+          store_wgmma_rows_16bit<kBN, kBf16>(acc, p, c.batch, c.m0 + 64 * consumer, c.n0);
       }
+      // Shared memory must outlive the bulk stores reading it.
+      if (kCfg.store_via_tma && threadIdx.x % 128 == 0) ptx::tma_store_wait<0>();
     }
   }
 };

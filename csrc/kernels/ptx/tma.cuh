@@ -1,7 +1,9 @@
 #pragma once
 // Bulk tensor copies (sm_90, "TMA"): one thread asks the copy engine for a box of a tensor that a
-// tensor map (CUtensorMap, built on the host) describes; the box lands in shared memory in the map's
-// swizzle, elements outside the tensor read as zero, and the bytes are counted on an mbarrier.
+// tensor map (CUtensorMap, built on the host) describes. Loads land in shared memory in the map's
+// swizzle, elements outside the tensor read as zero, and the bytes are counted on an mbarrier. Stores
+// read a box from shared memory (in the map's swizzle) and skip elements outside the tensor; they are
+// tracked per thread in bulk groups.
 #include <cstdint>
 
 namespace tilekernels::ptx {
@@ -16,6 +18,32 @@ __device__ __forceinline__ void tma_load_3d(uint32_t dst, const void* map, int32
       "[%5];\n" ::"r"(dst),
       "l"(reinterpret_cast<uint64_t>(map)), "r"(x), "r"(y), "r"(z), "r"(bar)
       : "memory");
+}
+
+// Stores the box at shared-memory address `src` to element coordinates (x, y, z) of the tensor that
+// `map` describes. Shared-memory writes before it need fence_proxy_async_shared() (wgmma.cuh) first.
+__device__ __forceinline__ void tma_store_3d(const void* map, uint32_t src, int32_t x, int32_t y, int32_t z) {
+  asm volatile("cp.async.bulk.tensor.3d.global.shared::cta.bulk_group [%0, {%2, %3, %4}], [%1];\n" ::"l"(
+                   reinterpret_cast<uint64_t>(map)),
+               "r"(src), "r"(x), "r"(y), "r"(z)
+               : "memory");
+}
+
+// Closes this thread's bulk stores issued since the last commit into one group.
+__device__ __forceinline__ void tma_store_commit() { asm volatile("cp.async.bulk.commit_group;\n" ::: "memory"); }
+
+// Returns once at most kPending of this thread's committed store groups still read shared memory
+// (their sources may be overwritten).
+template <int kPending>
+__device__ __forceinline__ void tma_store_wait_read() {
+  asm volatile("cp.async.bulk.wait_group.read %0;\n" ::"n"(kPending) : "memory");
+}
+
+// Returns once at most kPending of this thread's committed store groups are incomplete (written to
+// global memory).
+template <int kPending>
+__device__ __forceinline__ void tma_store_wait() {
+  asm volatile("cp.async.bulk.wait_group %0;\n" ::"n"(kPending) : "memory");
 }
 
 // Fetches a tensor map into the copy engine's cache ahead of its first use.

@@ -63,7 +63,7 @@ __device__ __forceinline__ void wgmma_keep(R (&r)[kN]) {
 }
 
 // The accumulator operands of an m64nN fp32 wgmma (a 64 x N tile over 128 threads: N / 2 each): their
-// place holders in the instruction text and the matching asm output list, for N = 64, 128, 256.
+// place holders in the instruction text and the matching asm output list, for N = 64, 128, 192, 256.
 #define TILEKERNELS_WGMMA_D32_PLACES \
   "%0, %1, %2, %3, %4, %5, %6, %7, %8, %9, %10, %11, %12, %13, %14, %15, %16, %17, %18, %19, %20, %21, %22, " \
   "%23, %24, %25, %26, %27, %28, %29, %30, %31"
@@ -85,6 +85,25 @@ __device__ __forceinline__ void wgmma_keep(R (&r)[kN]) {
   "+f"(d[41]), "+f"(d[42]), "+f"(d[43]), "+f"(d[44]), "+f"(d[45]), "+f"(d[46]), "+f"(d[47]), "+f"(d[48]), \
   "+f"(d[49]), "+f"(d[50]), "+f"(d[51]), "+f"(d[52]), "+f"(d[53]), "+f"(d[54]), "+f"(d[55]), "+f"(d[56]), \
   "+f"(d[57]), "+f"(d[58]), "+f"(d[59]), "+f"(d[60]), "+f"(d[61]), "+f"(d[62]), "+f"(d[63])
+#define TILEKERNELS_WGMMA_D96_PLACES \
+  "%0, %1, %2, %3, %4, %5, %6, %7, %8, %9, %10, %11, %12, %13, %14, %15, %16, %17, %18, %19, %20, %21, %22, " \
+  "%23, %24, %25, %26, %27, %28, %29, %30, %31, %32, %33, %34, %35, %36, %37, %38, %39, %40, %41, %42, %43, " \
+  "%44, %45, %46, %47, %48, %49, %50, %51, %52, %53, %54, %55, %56, %57, %58, %59, %60, %61, %62, %63, %64, " \
+  "%65, %66, %67, %68, %69, %70, %71, %72, %73, %74, %75, %76, %77, %78, %79, %80, %81, %82, %83, %84, %85, " \
+  "%86, %87, %88, %89, %90, %91, %92, %93, %94, %95"
+#define TILEKERNELS_WGMMA_D96_OUTPUTS(d) \
+  "+f"(d[0]), "+f"(d[1]), "+f"(d[2]), "+f"(d[3]), "+f"(d[4]), "+f"(d[5]), "+f"(d[6]), "+f"(d[7]), "+f"(d[8]), \
+  "+f"(d[9]), "+f"(d[10]), "+f"(d[11]), "+f"(d[12]), "+f"(d[13]), "+f"(d[14]), "+f"(d[15]), "+f"(d[16]), \
+  "+f"(d[17]), "+f"(d[18]), "+f"(d[19]), "+f"(d[20]), "+f"(d[21]), "+f"(d[22]), "+f"(d[23]), "+f"(d[24]), \
+  "+f"(d[25]), "+f"(d[26]), "+f"(d[27]), "+f"(d[28]), "+f"(d[29]), "+f"(d[30]), "+f"(d[31]), "+f"(d[32]), \
+  "+f"(d[33]), "+f"(d[34]), "+f"(d[35]), "+f"(d[36]), "+f"(d[37]), "+f"(d[38]), "+f"(d[39]), "+f"(d[40]), \
+  "+f"(d[41]), "+f"(d[42]), "+f"(d[43]), "+f"(d[44]), "+f"(d[45]), "+f"(d[46]), "+f"(d[47]), "+f"(d[48]), \
+  "+f"(d[49]), "+f"(d[50]), "+f"(d[51]), "+f"(d[52]), "+f"(d[53]), "+f"(d[54]), "+f"(d[55]), "+f"(d[56]), \
+  "+f"(d[57]), "+f"(d[58]), "+f"(d[59]), "+f"(d[60]), "+f"(d[61]), "+f"(d[62]), "+f"(d[63]), "+f"(d[64]), \
+  "+f"(d[65]), "+f"(d[66]), "+f"(d[67]), "+f"(d[68]), "+f"(d[69]), "+f"(d[70]), "+f"(d[71]), "+f"(d[72]), \
+  "+f"(d[73]), "+f"(d[74]), "+f"(d[75]), "+f"(d[76]), "+f"(d[77]), "+f"(d[78]), "+f"(d[79]), "+f"(d[80]), \
+  "+f"(d[81]), "+f"(d[82]), "+f"(d[83]), "+f"(d[84]), "+f"(d[85]), "+f"(d[86]), "+f"(d[87]), "+f"(d[88]), \
+  "+f"(d[89]), "+f"(d[90]), "+f"(d[91]), "+f"(d[92]), "+f"(d[93]), "+f"(d[94]), "+f"(d[95])
 #define TILEKERNELS_WGMMA_D128_PLACES \
   "%0, %1, %2, %3, %4, %5, %6, %7, %8, %9, %10, %11, %12, %13, %14, %15, %16, %17, %18, %19, %20, %21, %22, " \
   "%23, %24, %25, %26, %27, %28, %29, %30, %31, %32, %33, %34, %35, %36, %37, %38, %39, %40, %41, %42, %43, " \
@@ -148,7 +167,8 @@ __device__ __forceinline__ void wgmma_m64n128k8_tf32_ss(float (&d)[64], uint64_t
       : "l"(a_desc), "l"(b_desc), "r"(scale_d));
 }
 
-// One fp16 (kBf16: bf16) m64nNk16 wgmma with fp32 accumulators, for N = 64, 128, 256 (d[N / 2]).
+// One fp16 (kBf16: bf16) m64nNk16 wgmma with fp32 accumulators, for N = 64, 128, 256 (d[N / 2]; SS
+// also N = 192).
 // RS: a is 64x16 from registers (each warp 16 rows, the mma.m16n8k16 A fragment layout); SS: a is
 // read through `a_desc`, K-major (kTransA = 0) or M-major (1). b is 16xN through `b_desc`, K-major
 // (kTransB = 0) or N-major (1). scale_d == 0 overwrites d instead of accumulating.
@@ -193,7 +213,7 @@ __device__ __forceinline__ void wgmma_m64k16_f16_rs(float (&d)[kN / 2], const ui
 template <int kN, bool kBf16, int kTransB, int kTransA = 0>
 __device__ __forceinline__ void wgmma_m64k16_f16_ss(float (&d)[kN / 2], uint64_t a_desc, uint64_t b_desc,
                                                     int scale_d) {
-  static_assert(kN == 64 || kN == 128 || kN == 256, "N = 64, 128 or 256");
+  static_assert(kN == 64 || kN == 128 || kN == 192 || kN == 256, "N = 64, 128, 192 or 256");
   if constexpr (kN == 64) {
     if constexpr (kBf16) {
       TILEKERNELS_WGMMA_F16_SS("m64n64k16", "bf16", 32, "%32", "%33", "%34", "%35", "%36");
@@ -205,6 +225,12 @@ __device__ __forceinline__ void wgmma_m64k16_f16_ss(float (&d)[kN / 2], uint64_t
       TILEKERNELS_WGMMA_F16_SS("m64n128k16", "bf16", 64, "%64", "%65", "%66", "%67", "%68");
     } else {
       TILEKERNELS_WGMMA_F16_SS("m64n128k16", "f16", 64, "%64", "%65", "%66", "%67", "%68");
+    }
+  } else if constexpr (kN == 192) {
+    if constexpr (kBf16) {
+      TILEKERNELS_WGMMA_F16_SS("m64n192k16", "bf16", 96, "%96", "%97", "%98", "%99", "%100");
+    } else {
+      TILEKERNELS_WGMMA_F16_SS("m64n192k16", "f16", 96, "%96", "%97", "%98", "%99", "%100");
     }
   } else if constexpr (kN == 256) {
     if constexpr (kBf16) {
