@@ -36,6 +36,9 @@ struct TileConfig {
   // warpgroup stores them with bulk tensor copies, which run while the consumers start the next tile;
   // otherwise each thread stores its accumulators to C itself.
   bool store_via_tma = false;
+  // TMA rows only: CTAs per cluster along m. The cluster's CTAs compute vertically adjacent tiles,
+  // which read the same B tile: each loads a 1 / cluster_m share of it and multicasts it to all.
+  int cluster_m = 1;
 
   constexpr int threads() const { return 32 * warps_m * warps_n; }
   constexpr int element_bytes() const { return math_mode_element_bytes(math); }
@@ -207,6 +210,14 @@ inline constexpr TileConfig kTileConfigs[] = {
     {"wgmma_tma_bf16_128x128x64_s6_persistent_tma_store", MathMode::kBf16, 128, 128, 64, 12, 1, 6, 8, 90, 1, Engine::kWgmmaTma, 90, true, true},
     {"wgmma_tma_bf16_128x192x64_s4_persistent_tma_store", MathMode::kBf16, 128, 192, 64, 12, 1, 4, 8, 90, 1, Engine::kWgmmaTma, 90, true, true},
     {"wgmma_tma_bf16_128x64x64_s8_persistent_tma_store",  MathMode::kBf16, 128,  64, 64, 12, 1, 8, 8, 90, 1, Engine::kWgmmaTma, 90, true, true},
+    // Clusters of two CTAs along m sharing B's tile (multicast): a third less of the L2 traffic of the
+    // large GEMMs (kb3, sq4k), where the 128x256 rows are near the L2's bandwidth.
+    {"wgmma_tma_fp16_128x256x64_s4_persistent_cluster2",           MathMode::kFp16, 128, 256, 64, 12, 1, 4, 8, 90, 1, Engine::kWgmmaTma, 90, true, false, 2},
+    {"wgmma_tma_fp16_128x256x64_s3_persistent_tma_store_cluster2", MathMode::kFp16, 128, 256, 64, 12, 1, 3, 8, 90, 1, Engine::kWgmmaTma, 90, true, true, 2},
+    {"wgmma_tma_fp16_128x192x64_s4_persistent_tma_store_cluster2", MathMode::kFp16, 128, 192, 64, 12, 1, 4, 8, 90, 1, Engine::kWgmmaTma, 90, true, true, 2},
+    {"wgmma_tma_bf16_128x256x64_s4_persistent_cluster2",           MathMode::kBf16, 128, 256, 64, 12, 1, 4, 8, 90, 1, Engine::kWgmmaTma, 90, true, false, 2},
+    {"wgmma_tma_bf16_128x256x64_s3_persistent_tma_store_cluster2", MathMode::kBf16, 128, 256, 64, 12, 1, 3, 8, 90, 1, Engine::kWgmmaTma, 90, true, true, 2},
+    {"wgmma_tma_bf16_128x192x64_s4_persistent_tma_store_cluster2", MathMode::kBf16, 128, 192, 64, 12, 1, 4, 8, 90, 1, Engine::kWgmmaTma, 90, true, true, 2},
 };
 // clang-format on
 

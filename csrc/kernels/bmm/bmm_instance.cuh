@@ -88,6 +88,33 @@ cudaError_t resident_ctas(int threads, int smem_bytes, int64_t* ctas) {
       ctas);
 }
 
+// Clusters of `cluster` CTAs of kKernel that the current device holds at once, once per device.
+template <auto kKernel>
+cudaError_t resident_clusters(int threads, int smem_bytes, int cluster, int64_t* clusters) {
+  static PerDevice<int64_t> resident;
+  return resident.get(
+      [&](int, int64_t* count) {
+        cudaLaunchAttribute attribute{};
+        attribute.id = cudaLaunchAttributeClusterDimension;
+        attribute.val.clusterDim.x = cluster;
+        attribute.val.clusterDim.y = 1;
+        attribute.val.clusterDim.z = 1;
+        cudaLaunchConfig_t config{};
+        config.gridDim = dim3(cluster);
+        config.blockDim = dim3(threads);
+        config.dynamicSmemBytes = smem_bytes;
+        config.attrs = &attribute;
+        config.numAttrs = 1;
+        int found = 0;
+        const cudaError_t err = cudaOccupancyMaxActiveClusters(&found, kKernel, &config);
+        if (err != cudaSuccess) return err;
+        if (found < 1) return cudaErrorInvalidConfiguration;
+        *count = found;
+        return cudaSuccess;
+      },
+      clusters);
+}
+
 // The one kernel entry point: the row's math mode and engine pick the kernel body. wgmma rows get
 // their kernel-frame params (kernel_frame): with B n-contiguous they compute C^T = B^T A^T.
 template <int kConfig, bool kAKMajor, bool kBKMajor>
@@ -160,25 +187,43 @@ inline Params kernel_frame(const TileConfig& config, const Params& p) {
 }
 
 // Launches kKernel over the problem's output tiles: for wgmma rows a one-dimensional grid over batch x
-// tiles (TileWalk, 32-bit tile indices), at most what fits at once if persistent; otherwise a batch
-// item's tiles on x and the batch on y x z.
+// tiles (TileWalk, 32-bit tile indices; cluster rows: units of cluster_m tiles, one per cluster), at
+// most what fits at once if persistent; otherwise a batch item's tiles on x and the batch on y x z.
 template <int kConfig, auto kKernel, class... Extra>
 cudaError_t launch_over_tiles(const Params& params, cudaStream_t stream, const Extra&... extra) {
   constexpr TileConfig kCfg = kTileConfigs[kConfig];
+  constexpr int kCluster = kCfg.cluster_m;
   const int64_t tiles_m = (params.m + kCfg.block_m - 1) / kCfg.block_m;
   const int64_t tiles_n = (params.n + kCfg.block_n - 1) / kCfg.block_n;
   cudaError_t err = allow_dynamic_smem<kKernel>(kCfg.smem_bytes());
   if (err != cudaSuccess) return err;
   dim3 grid;
   if constexpr (kCfg.is_wgmma()) {
-    int64_t ctas = tiles_m * tiles_n * params.batch;
+    int64_t units = (tiles_m + kCluster - 1) / kCluster * tiles_n * params.batch;
     if constexpr (kCfg.persistent) {
       int64_t resident = 0;
-      err = resident_ctas<kKernel>(kCfg.threads(), kCfg.smem_bytes(), &resident);
+      err = kCluster == 1 ? resident_ctas<kKernel>(kCfg.threads(), kCfg.smem_bytes(), &resident)
+                          : resident_clusters<kKernel>(kCfg.threads(), kCfg.smem_bytes(), kCluster, &resident);
       if (err != cudaSuccess) return err;
-      if (resident < ctas) ctas = resident;
+      if (resident < units) units = resident;
     }
-    grid = dim3(static_cast<unsigned>(ctas));
+    grid = dim3(static_cast<unsigned>(units * kCluster));
+    if constexpr (kCluster > 1) {
+      cudaLaunchAttribute attribute{};
+      attribute.id = cudaLaunchAttributeClusterDimension;
+      attribute.val.clusterDim.x = kCluster;
+      attribute.val.clusterDim.y = 1;
+      attribute.val.clusterDim.z = 1;
+      cudaLaunchConfig_t config{};
+      config.gridDim = grid;
+      config.blockDim = dim3(kCfg.threads());
+      config.dynamicSmemBytes = kCfg.smem_bytes();
+      config.stream = stream;
+      config.attrs = &attribute;
+      config.numAttrs = 1;
+      err = cudaLaunchKernelEx(&config, kKernel, params, extra...);
+      return err != cudaSuccess ? err : cudaGetLastError();
+    }
   } else {
     const int64_t grid_y = params.batch < kMaxGridYZ ? params.batch : kMaxGridYZ;
     const int64_t grid_z = (params.batch + grid_y - 1) / grid_y;

@@ -5,7 +5,8 @@
 //   * tile_coord: one tile per CTA; blockIdx.x numbers the tiles of a batch item, blockIdx.y and z the
 //     batch items, so the batch may exceed grid.y's 65535;
 //   * TileWalk: the tiles of all batch items in one linear order, CTA i taking tiles i, i + gridDim.x,
-//     ... (persistent CTAs when the grid is smaller than the tile count).
+//     ... (persistent CTAs when the grid is smaller than the tile count); with kCtasPerTile > 1, the
+//     kCtasPerTile consecutive CTAs of a cluster take each tile together (it spans their tiles).
 // Torch-free.
 #include <cstdint>
 
@@ -43,15 +44,15 @@ __device__ __forceinline__ TileCoord tile_coord(int64_t m, int64_t n) {
 // The linear walk over batch x tiles for a one-dimensional grid. The launcher checks that the tiles
 // of all batch items number at most INT_MAX, so tile indices (plus one grid) fit 32 bits. Everything is recomputed from the sizes (kernel parameters) on each call:
 // the kernels that walk are short of registers, and the arithmetic is a few shifts.
-template <int kBlockM, int kBlockN, int kGroupM>
+template <int kBlockM, int kBlockN, int kGroupM, int kCtasPerTile = 1>
 struct TileWalk {
   int64_t m, n, batch;
 
   __device__ __forceinline__ uint32_t tiles_m() const { return static_cast<uint32_t>((m + kBlockM - 1) / kBlockM); }
   __device__ __forceinline__ uint32_t tiles_n() const { return static_cast<uint32_t>((n + kBlockN - 1) / kBlockN); }
   __device__ __forceinline__ uint32_t total() const { return tiles_m() * tiles_n() * static_cast<uint32_t>(batch); }
-  __device__ __forceinline__ uint32_t first() const { return blockIdx.x; }
-  __device__ __forceinline__ uint32_t next(uint32_t tile) const { return tile + gridDim.x; }
+  __device__ __forceinline__ uint32_t first() const { return blockIdx.x / kCtasPerTile; }
+  __device__ __forceinline__ uint32_t next(uint32_t tile) const { return tile + gridDim.x / kCtasPerTile; }
   __device__ __forceinline__ TileCoord coord(uint32_t tile) const {
     const uint32_t per_batch = tiles_m() * tiles_n();
     const uint32_t item = tile / per_batch;

@@ -47,9 +47,10 @@ inline TensorMap3d a_tensor_map(const TileConfig& config, const Params& p) {
                      config.block_m);
 }
 
+// In a cluster each CTA loads a 1 / cluster_m share of B's k-contiguous box (bmm_wgmma_tma.cuh).
 inline TensorMap3d b_tensor_map(const TileConfig& config, const Params& p) {
   return operand_map(p.b, p.math == MathMode::kBf16, p.b_k_major, p.k, p.n, p.ldb, p.batch, p.b_batch_stride,
-                     config.block_n);
+                     config.block_n / config.cluster_m);
 }
 
 // C as (n, rows, batch) in boxes of 64 columns x 64 rows: one consumer warpgroup's rows, a 128-byte

@@ -8,7 +8,10 @@
 // Persistent rows walk several output tiles per CTA with one ring across them (TileWalk): the producer
 // loads the next tile's first k tiles while the consumers write this one's. Rows that store via TMA
 // put each consumer's 64 rows of outputs into shared memory and one of its threads hands them to bulk
-// tensor stores, which write C while the consumer multiplies the next tile.
+// tensor stores, which write C while the consumer multiplies the next tile. Cluster rows run two CTAs
+// on vertically adjacent tiles as one unit: each loads half of the B tile they share and multicasts it
+// to both, so a stage's "empty" barrier counts the consumer warps of both CTAs (each releases the
+// stage in both), and each producer refills it only once both have read it.
 // Copies zero-fill outside the tensors, so edge tiles and a partial last k tile need no masking;
 // the epilogue masks its stores (bulk stores skip what lies outside C). Torch-free.
 #include <cuda.h>
@@ -20,6 +23,7 @@
 #include "kernels/bmm/bmm_raster.cuh"
 #include "kernels/bmm/bmm_tma_operands.h"
 #include "kernels/bmm/bmm_wgmma_store.cuh"
+#include "kernels/ptx/cluster.cuh"
 #include "kernels/ptx/mbarrier.cuh"
 #include "kernels/ptx/named_barrier.cuh"
 #include "kernels/ptx/setmaxnreg.cuh"
@@ -40,11 +44,14 @@ struct Kernel {
   static constexpr int kBM = kCfg.block_m, kBN = kCfg.block_n, kBK = kCfg.block_k, kStages = kCfg.stages;
   static constexpr bool kBf16 = kCfg.math == MathMode::kBf16;
   static constexpr int kConsumers = kBM / 64;
+  static constexpr int kCluster = kCfg.cluster_m;
   static_assert(kCfg.uses_tma() && (kCfg.math == MathMode::kFp16 || kCfg.math == MathMode::kBf16),
                 "TMA rows are fp16 or bf16");
   static_assert(kBK == kTmaBoxElements, "a k tile is one 128-byte swizzle row of 16-bit elements");
   static_assert(kCfg.threads() == 128 * (kConsumers + 1), "one producer warpgroup, one consumer per 64 rows");
   static_assert(kBN % 64 == 0 && kBN <= 256, "m64nNk16 with N <= 256 in 64-column segments");
+  static_assert(kCluster == 1 || (kCluster == 2 && kCfg.persistent), "clusters of two, persistent rows");
+  static_assert(kBN % (8 * kCluster) == 0, "each CTA's share of a k-contiguous B box is whole 8-row groups");
 
   // A stage: A's tile, then B's. A K-contiguous tile is rows of 128 bytes (one box); an M- or
   // N-contiguous one is 64-element segments of kBK k rows (8 KB, one box each). Tiles stay 1024-byte
@@ -52,6 +59,9 @@ struct Kernel {
   static constexpr int kATileBytes = kBM * kBK * 2, kBTileBytes = kBN * kBK * 2;
   static constexpr int kStageBytes = kATileBytes + kBTileBytes;
   static constexpr int kSegmentBytes = 64 * kBK * 2;
+  // Each CTA of a cluster loads kBN / kCluster rows of a k-contiguous B tile (one box).
+  static constexpr int kBShareRows = kBN / kCluster;
+  static_assert(kBShareRows * 128 % 1024 == 0, "a CTA's share of B starts on a swizzle period");
   static_assert(kATileBytes % 1024 == 0 && kBTileBytes % 1024 == 0, "swizzle-aligned tiles");
   // Rows that store via TMA: each consumer's 64 x kBN outputs as kBN / 64 boxes of 64 x 64 (8 KB).
   static constexpr int kOutputBytes = kCfg.store_via_tma ? kBM * kBN * 2 : 0;
@@ -71,9 +81,16 @@ struct Kernel {
 
   // The producer thread: the k tiles of the tile at (m0, n0), the ring's k tiles `it` onwards (stage
   // it % kStages, once its consumers have released it).
+  // Loads B's box at (x, y, item) into `dst`: in a cluster, into every CTA's ring.
+  static __device__ __forceinline__ void load_b(uint32_t dst, const TmaOperands& maps, int32_t x, int32_t y,
+                                                int32_t item, uint32_t bar) {
+    if constexpr (kCluster == 1) ptx::tma_load_3d(dst, &maps.b, x, y, item, bar);
+    else ptx::tma_load_3d_multicast(dst, &maps.b, x, y, item, bar, (1u << kCluster) - 1);
+  }
+
   static __device__ __forceinline__ void produce(const TmaOperands& maps, uint32_t ring, uint32_t full,
                                                  uint32_t empty, int32_t m0, int32_t n0, int32_t a_item,
-                                                 int32_t b_item, int k_tiles, uint32_t& it) {
+                                                 int32_t b_item, int k_tiles, uint32_t rank, uint32_t& it) {
     for (int kt = 0; kt < k_tiles; ++kt, ++it) {
       const uint32_t stage = it % kStages;
       const uint32_t full_bar = full + 8 * stage;
@@ -88,16 +105,27 @@ struct Kernel {
         for (int s = 0; s < kBM / 64; ++s) ptx::tma_load_3d(a_tile + s * kSegmentBytes, &maps.a, m0 + 64 * s, k0, a_item, full_bar);
       }
       if constexpr (kBKMajor) {
-        ptx::tma_load_3d(b_tile, &maps.b, k0, n0, b_item, full_bar);
+        load_b(b_tile + rank * kBShareRows * 128, maps, k0, n0 + rank * kBShareRows, b_item, full_bar);
       } else {
 #pragma unroll
-        for (int s = 0; s < kBN / 64; ++s) ptx::tma_load_3d(b_tile + s * kSegmentBytes, &maps.b, n0 + 64 * s, k0, b_item, full_bar);
+        for (int s = 0; s < kBN / 64; ++s)
+          if (s % kCluster == static_cast<int>(rank)) load_b(b_tile + s * kSegmentBytes, maps, n0 + 64 * s, k0, b_item, full_bar);
       }
     }
   }
 
   // A consumer warpgroup: its 64 x kBN accumulators of one output tile, from the ring's k tiles `it`
   // onwards; every stage it read is released when it returns.
+  // Releases a stage: one arrival per consumer warp on its empty barrier, in every CTA of the cluster.
+  static __device__ __forceinline__ void release(uint32_t empty_bar) {
+    if constexpr (kCluster == 1) {
+      ptx::mbarrier_arrive(empty_bar);
+    } else {
+#pragma unroll
+      for (uint32_t r = 0; r < kCluster; ++r) ptx::mbarrier_arrive_cluster(ptx::map_shared_to_cta(empty_bar, r));
+    }
+  }
+
   static __device__ __forceinline__ void consume(float (&acc)[kBN / 2], uint32_t ring, uint32_t full, uint32_t empty,
                                                  int consumer, int k_tiles, uint32_t& it) {
     const bool releases = (threadIdx.x & 31) == 0;  // one arrival per consumer warp
@@ -113,11 +141,11 @@ struct Kernel {
       ptx::wgmma_commit();
       // The previous k tile's wgmma are done once at most this one's group is pending.
       ptx::wgmma_wait<1>();
-      if (kt > 0 && releases) ptx::mbarrier_arrive(empty + 8 * ((it - 1) % kStages));
+      if (kt > 0 && releases) release(empty + 8 * ((it - 1) % kStages));
     }
     ptx::wgmma_wait<0>();
     ptx::wgmma_keep(acc);
-    if (releases) ptx::mbarrier_arrive(empty + 8 * ((it - 1) % kStages));
+    if (releases) release(empty + 8 * ((it - 1) % kStages));
   }
 
   // A consumer warpgroup's epilogue through shared memory: once the bulk stores of its previous tile
@@ -146,18 +174,22 @@ struct Kernel {
     const uint32_t ring = ptx::shared_address(smem);
     const uint32_t output = ring + kStages * kStageBytes;
     const uint32_t full = output + kOutputBytes, empty = full + 8 * kStages;
-    const TileWalk<kBM, kBN, kCfg.group_m> walk{p.m, p.n, p.batch};
+    // A cluster walks units of kCluster vertically adjacent tiles; this CTA computes the rank-th.
+    const TileWalk<kBM * kCluster, kBN, kCfg.group_m, kCluster> walk{p.m, p.n, p.batch};
+    const uint32_t rank = kCluster == 1 ? 0 : ptx::cluster_cta_rank();
     const int k_tiles = static_cast<int>((p.k + kBK - 1) / kBK);
     const int warpgroup = threadIdx.x / 128;
 
     if (threadIdx.x == 0) {
       for (int s = 0; s < kStages; ++s) {
         ptx::mbarrier_init(full + 8 * s, 1);
-        ptx::mbarrier_init(empty + 8 * s, 4 * kConsumers);
+        ptx::mbarrier_init(empty + 8 * s, 4 * kConsumers * kCluster);
       }
       ptx::fence_mbarrier_init();
     }
-    __syncthreads();
+    // In a cluster the other CTA's producer and consumers use these barriers too.
+    if constexpr (kCluster == 1) __syncthreads();
+    else ptx::cluster_sync();
 
     if (warpgroup == 0) {
       ptx::setmaxnreg_dec<kProducerRegisters>();
@@ -170,8 +202,8 @@ struct Kernel {
           // A broadcast operand (batch stride 0) is a one-item tensor.
           const int32_t a_item = p.a_batch_stride ? static_cast<int32_t>(c.batch) : 0;
           const int32_t b_item = p.b_batch_stride ? static_cast<int32_t>(c.batch) : 0;
-          produce(maps, ring, full, empty, static_cast<int32_t>(c.m0), static_cast<int32_t>(c.n0), a_item, b_item,
-                  k_tiles, it);
+          produce(maps, ring, full, empty, static_cast<int32_t>(c.m0 + rank * kBM), static_cast<int32_t>(c.n0), a_item,
+                  b_item, k_tiles, rank, it);
         }
       }
     } else {
@@ -179,7 +211,8 @@ struct Kernel {
       const int consumer = warpgroup - 1;
       uint32_t it = 0;
       for (uint32_t tile = walk.first(); tile < walk.total(); tile = walk.next(tile)) {
-        const TileCoord c = walk.coord(tile);
+        TileCoord c = walk.coord(tile);
+        c.m0 += rank * kBM;
         float acc[kBN / 2];
         consume(acc, ring, full, empty, consumer, k_tiles, it);
         if constexpr (kCfg.store_via_tma)
@@ -191,6 +224,12 @@ struct Kernel {
       }
       // Shared memory must outlive the bulk stores reading it.
       if (kCfg.store_via_tma && threadIdx.x % 128 == 0) ptx::tma_store_wait<0>();
+    }
+    // Neither CTA of a cluster leaves while the other may still arrive on its barriers (the barrier
+    // wants whole warps: the producer's other lanes wait here for its first).
+    if constexpr (kCluster > 1) {
+      __syncwarp();
+      ptx::cluster_sync();
     }
   }
 };

@@ -20,6 +20,17 @@ __device__ __forceinline__ void tma_load_3d(uint32_t dst, const void* map, int32
       : "memory");
 }
 
+// The same box, written at shared address `dst` of every CTA of the cluster in `cta_mask` (bit i: rank
+// i), each completing its bytes on its own mbarrier at address `bar`.
+__device__ __forceinline__ void tma_load_3d_multicast(uint32_t dst, const void* map, int32_t x, int32_t y, int32_t z,
+                                                      uint32_t bar, uint16_t cta_mask) {
+  asm volatile(
+      "cp.async.bulk.tensor.3d.shared::cluster.global.tile.mbarrier::complete_tx::bytes.multicast::cluster [%0], "
+      "[%1, {%2, %3, %4}], [%5], %6;\n" ::"r"(dst),
+      "l"(reinterpret_cast<uint64_t>(map)), "r"(x), "r"(y), "r"(z), "r"(bar), "h"(cta_mask)
+      : "memory");
+}
+
 // Stores the box at shared-memory address `src` to element coordinates (x, y, z) of the tensor that
 // `map` describes. Shared-memory writes before it need fence_proxy_async_shared() (wgmma.cuh) first.
 __device__ __forceinline__ void tma_store_3d(const void* map, uint32_t src, int32_t x, int32_t y, int32_t z) {
