@@ -222,7 +222,7 @@ setup(
     # Namespace discovery also lists the data folders (tuned tables) as packages, as setuptools wants.
     packages=find_namespace_packages("python", include=["tilekernels*"], exclude=["*__pycache__*"]),
     package_dir={"": "python"},
-    package_data={"tilekernels": ["_build_info.json", "data/tuned/*.json"]},
+    package_data={"tilekernels": ["_build_info.json", "data/tuned/*.json", "data/ceilings.json"]},
     ext_modules=[build_extension()],
     cmdclass={"build_ext": BuildExtension},
     options={"bdist_wheel": {"py_limited_api": "cp310"}},

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # One call on the GPU machine: install, test, sanitize, tune, benchmark; logs land in $OUT.
-#   scripts/device_run.sh [install | wheel] [test] [quicktest] [sanitize] [tune] [bench] [configs] [pack]
+#   scripts/device_run.sh [install | wheel] [test] [quicktest] [sanitize] [tune] [bench] [configs] [profile] [pack]
 # install   builds from this checkout the way a user does: `pip install --no-build-isolation .` with the
 #           machine's default compiler, against its torch, for its GPU.
 # wheel     installs a wheel built elsewhere (dist/tilekernels-*.whl, carried with the call).
@@ -8,6 +8,8 @@
 # Tuning runs before benchmarking, so the benchmarks use the configurations it just picked.
 # `configs` times every candidate configuration: bmm on the large TF32 / fp32 shapes
 # (bench_bmm_configs.py), attention on kb97 / d128 fp32 and d256 fp16 (bench_attention_configs.py).
+# `profile` runs `python -m tilekernels profile` under Nsight Compute (ncu): bmm kb3 fp16 against torch and
+# every attention configuration for kb97, with JSON and roofline plots (ceilings: those `bench` measured).
 # `pack` leaves a single results.tgz in $OUT (for transports that return only a few files).
 # The script exits non-zero when any step fails; each step's whole output is in $OUT/<step>.log.
 set -uo pipefail
@@ -71,6 +73,12 @@ if has configs; then
   step bench_bmm_configs python3 benchmarks/bench_bmm_configs.py --shapes kb3 sq4k --modes tf32 fp32
   step bench_attention_configs python3 benchmarks/bench_attention_configs.py --shapes kb97 d128 --modes fp32 --reps 10
   step bench_attention_configs_d256 python3 benchmarks/bench_attention_configs.py --shapes d256 --modes fp16 bf16
+fi
+if has profile; then
+  step profile_bmm python3 -m tilekernels profile bmm kb3 --dtype fp16 --against torch \
+    --json "$OUT/profile_bmm_kb3.json" --plot "$OUT/roofline_bmm_kb3.png"
+  step profile_attention python3 -m tilekernels profile attention kb97 --config all --against torch \
+    --json "$OUT/profile_attention_kb97.json" --plot "$OUT/roofline_attention_kb97.png"
 fi
 if has pack; then
   tar czf /tmp/tilekernels-results.tgz -C "$OUT" . && rm -rf "${OUT:?}"/* && mv /tmp/tilekernels-results.tgz "$OUT/results.tgz"

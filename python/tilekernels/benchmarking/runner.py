@@ -75,35 +75,41 @@ def bmm_operands(shape, dtype: torch.dtype, device, sample: Callable = torch.ran
     return a, b
 
 
+def _no_progress(items, description: str):
+    return items
+
+
 def bench_bmm(shapes: Dict, modes: Iterable[str], device: torch.device, reps: int = 50,
-              baselines: Optional[str] = None, ceilings: Dict[str, float] = H100_CEILINGS) -> List[dict]:
+              baselines: Optional[str] = None, ceilings: Dict[str, float] = H100_CEILINGS,
+              track: Callable = _no_progress) -> List[dict]:
+    """`track(items, description)` wraps the (shape, mode) loop: a progress bar in the CLI."""
     seed = load_baseline(baselines, "seed_bmm_triton") if device.type == "cuda" else None
     rows = []
-    for name, shape in shapes.items():
-        for mode in modes:
-            dtype, precision = BMM_MODES[mode]
-            a, b = bmm_operands(shape, dtype, device)
-            reference = torch.bmm(a.double(), b.double())
-            impls = {
-                "torch.bmm": lambda: torch.bmm(a, b),
-                "tilekernels": lambda: torch.ops.kernels.bmm(a, b, precision=precision),
-            }
-            if seed is not None and mode != "bf16":
-                impls["seed_triton"] = lambda: seed.triton_bmm_optimized(a, b)
-            compute_floor, memory_floor = floors_ms(shape.flops(), shape.bytes(ELEMENT_BYTES[mode]), mode, ceilings)
-            torch_ms = None
-            with matmul_precision(precision):
-                for impl, fn in impls.items():
-                    ms = _time(fn, device, reps)
-                    if impl == "torch.bmm":
-                        torch_ms = ms
-                    error = relative_error(fn(), reference) if ms is not None else None
-                    rows.append(dict(suite="bmm", shape=name, mode=mode, impl=impl, ms=ms,
-                                     tflops=shape.flops() / ms / 1e9 if ms else None,
-                                     gbs=shape.bytes(ELEMENT_BYTES[mode]) / ms / 1e6 if ms else None,
-                                     speedup_vs_torch=torch_ms / ms if ms and torch_ms else None,
-                                     relerr=error, compute_floor_ms=compute_floor, memory_floor_ms=memory_floor))
-            del a, b, reference
+    jobs = [(name, shape, mode) for name, shape in shapes.items() for mode in modes]
+    for name, shape, mode in track(jobs, "bench bmm"):
+        dtype, precision = BMM_MODES[mode]
+        a, b = bmm_operands(shape, dtype, device)
+        reference = torch.bmm(a.double(), b.double())
+        impls = {
+            "torch.bmm": lambda: torch.bmm(a, b),
+            "tilekernels": lambda: torch.ops.kernels.bmm(a, b, precision=precision),
+        }
+        if seed is not None and mode != "bf16":
+            impls["seed_triton"] = lambda: seed.triton_bmm_optimized(a, b)
+        compute_floor, memory_floor = floors_ms(shape.flops(), shape.bytes(ELEMENT_BYTES[mode]), mode, ceilings)
+        torch_ms = None
+        with matmul_precision(precision):
+            for impl, fn in impls.items():
+                ms = _time(fn, device, reps)
+                if impl == "torch.bmm":
+                    torch_ms = ms
+                error = relative_error(fn(), reference) if ms is not None else None
+                rows.append(dict(suite="bmm", shape=name, mode=mode, impl=impl, ms=ms,
+                                 tflops=shape.flops() / ms / 1e9 if ms else None,
+                                 gbs=shape.bytes(ELEMENT_BYTES[mode]) / ms / 1e6 if ms else None,
+                                 speedup_vs_torch=torch_ms / ms if ms and torch_ms else None,
+                                 relerr=error, compute_floor_ms=compute_floor, memory_floor_ms=memory_floor))
+        del a, b, reference
     return rows
 
 
@@ -129,40 +135,41 @@ def attention_reference(q, k, v, causal, heads=2):
 
 def bench_attention(shapes: Dict, modes: Iterable[str], device: torch.device, reps: int = 30,
                     baselines: Optional[str] = None, ceilings: Dict[str, float] = H100_CEILINGS,
-                    backends: bool = True) -> List[dict]:
+                    backends: bool = True, track: Callable = _no_progress) -> List[dict]:
+    """`track(items, description)` wraps the (shape, mode) loop: a progress bar in the CLI."""
     seed = load_baseline(baselines, "seed_sdpa_triton") if device.type == "cuda" else None
     rows = []
-    for name, shape in shapes.items():
-        for mode in modes:
-            dtype, precision = ATTENTION_MODES[mode]
-            if dtype == torch.float32 and device.type == "cuda" and name not in ATTENTION_FP32_SHAPES:
-                continue
-            q, k, v = (torch.rand(shape.batch, shape.heads, shape.seq, shape.dim, device=device).to(dtype)
-                       for _ in range(3))
-            reference = attention_reference(q, k, v, shape.causal)
-            causal = shape.causal
-            impls = {"sdpa_default": (nullcontext, lambda: F.scaled_dot_product_attention(q, k, v, is_causal=causal))}
-            if backends and device.type == "cuda":
-                for backend, context in _sdpa_backends().items():
-                    impls[backend] = (context, lambda: F.scaled_dot_product_attention(q, k, v, is_causal=causal))
-            impls["tilekernels"] = (nullcontext, lambda: torch.ops.kernels.attention(q, k, v, is_causal=causal))
-            if seed is not None and mode == "fp16" and not causal:
-                impls["seed_triton"] = (nullcontext, lambda: seed.triton_scaled_dot_product_attention(q, k, v))
-            compute_floor, memory_floor = floors_ms(shape.flops(), shape.bytes(q.element_size()), mode, ceilings)
-            torch_ms = None
-            with matmul_precision(precision):
-                for impl, (context, fn) in impls.items():
-                    with context():
-                        ms = _time(fn, device, reps)
-                        error = relative_error(fn()[:1, :2], reference) if ms is not None else None
-                    if impl == "sdpa_default":
-                        torch_ms = ms
-                    rows.append(dict(suite="attention", shape=name, mode=mode, impl=impl, ms=ms,
-                                     tflops=shape.flops() / ms / 1e9 if ms else None,
-                                     gbs=shape.bytes(q.element_size()) / ms / 1e6 if ms else None,
-                                     speedup_vs_torch=torch_ms / ms if ms and torch_ms else None,
-                                     relerr=error, compute_floor_ms=compute_floor, memory_floor_ms=memory_floor))
-            del q, k, v, reference
+    jobs = [(name, shape, mode) for name, shape in shapes.items() for mode in modes
+            if not (ATTENTION_MODES[mode][0] == torch.float32 and device.type == "cuda"
+                    and name not in ATTENTION_FP32_SHAPES)]
+    for name, shape, mode in track(jobs, "bench attention"):
+        dtype, precision = ATTENTION_MODES[mode]
+        q, k, v = (torch.rand(shape.batch, shape.heads, shape.seq, shape.dim, device=device).to(dtype)
+                   for _ in range(3))
+        reference = attention_reference(q, k, v, shape.causal)
+        causal = shape.causal
+        impls = {"sdpa_default": (nullcontext, lambda: F.scaled_dot_product_attention(q, k, v, is_causal=causal))}
+        if backends and device.type == "cuda":
+            for backend, context in _sdpa_backends().items():
+                impls[backend] = (context, lambda: F.scaled_dot_product_attention(q, k, v, is_causal=causal))
+        impls["tilekernels"] = (nullcontext, lambda: torch.ops.kernels.attention(q, k, v, is_causal=causal))
+        if seed is not None and mode == "fp16" and not causal:
+            impls["seed_triton"] = (nullcontext, lambda: seed.triton_scaled_dot_product_attention(q, k, v))
+        compute_floor, memory_floor = floors_ms(shape.flops(), shape.bytes(q.element_size()), mode, ceilings)
+        torch_ms = None
+        with matmul_precision(precision):
+            for impl, (context, fn) in impls.items():
+                with context():
+                    ms = _time(fn, device, reps)
+                    error = relative_error(fn()[:1, :2], reference) if ms is not None else None
+                if impl == "sdpa_default":
+                    torch_ms = ms
+                rows.append(dict(suite="attention", shape=name, mode=mode, impl=impl, ms=ms,
+                                 tflops=shape.flops() / ms / 1e9 if ms else None,
+                                 gbs=shape.bytes(q.element_size()) / ms / 1e6 if ms else None,
+                                 speedup_vs_torch=torch_ms / ms if ms and torch_ms else None,
+                                 relerr=error, compute_floor_ms=compute_floor, memory_floor_ms=memory_floor))
+        del q, k, v, reference
     return rows
 
 

@@ -1,7 +1,8 @@
 """The benchmark suites (the shapes of shared/ANCHORS.md) and the roofline floors for each shape."""
 
+import dataclasses
 from dataclasses import dataclass
-from typing import Dict, Tuple
+from typing import Dict, List, Optional, Tuple
 
 
 @dataclass(frozen=True)
@@ -74,11 +75,59 @@ H100_CEILINGS = {"bf16": 796.0, "fp16": 679.0, "tf32": 357.0, "fp32": 52.0, "cop
 ELEMENT_BYTES = {"fp16": 2, "bf16": 2, "tf32": 4, "fp32": 4}
 
 
-def floors_ms(flops: float, nbytes: float, mode: str, ceilings: Dict[str, float]) -> Tuple[float, float]:
-    """(compute floor, memory floor) in ms. fp32-accurate work is bounded by the fastest of plain FP32,
-    three TF32 products and three fp16 products (3xFP16)."""
+def compute_ceiling_tflops(mode: str, ceilings: Dict[str, float]) -> float:
+    """The compute ceiling of a mode in TFLOP/s. fp32-accurate work is bounded by the fastest of plain
+    FP32, three TF32 products and three fp16 products (3xFP16)."""
     if mode == "fp32":
-        rate = max(ceilings["fp32"], ceilings["tf32"] / 3, ceilings["fp16"] / 3)
-    else:
-        rate = ceilings[mode]
+        return max(ceilings["fp32"], ceilings["tf32"] / 3, ceilings["fp16"] / 3)
+    return ceilings[mode]
+
+
+def floors_ms(flops: float, nbytes: float, mode: str, ceilings: Dict[str, float]) -> Tuple[float, float]:
+    """(compute floor, memory floor) in ms: the time at the compute ceiling of the mode, and the time to
+    move `nbytes` at the copy bandwidth."""
+    rate = compute_ceiling_tflops(mode, ceilings)
     return flops / (rate * 1e12) * 1e3, nbytes / (ceilings["copy_tbs"] * 1e12) * 1e3
+
+
+def _parse_sizes(text: str, count: int) -> Optional[List[int]]:
+    """`count` sizes (>= 0) and an optional 0/1 flag, comma separated; None when `text` is not that."""
+    try:
+        values = [int(v) for v in text.split(",")]
+    except ValueError:
+        return None
+    if len(values) not in (count, count + 1) or any(v < 0 for v in values[:count]) \
+            or any(v not in (0, 1) for v in values[count:]):
+        return None
+    return values
+
+
+def parse_bmm_shape(text: str) -> BmmShape:
+    """A suite name (kb3, sq4k, ...) or explicit sizes batch,m,n,k[,b_transposed]; ValueError otherwise."""
+    if text in BMM_SUITE:
+        return BMM_SUITE[text]
+    values = _parse_sizes(text, 4)
+    if values is None:
+        raise ValueError(f"unknown bmm shape {text!r}: give a suite name ({', '.join(BMM_SUITE)}) or "
+                         "sizes batch,m,n,k[,b_transposed] (integers >= 0, flag 0 or 1)")
+    return BmmShape(*values[:4], b_transposed=len(values) > 4 and bool(values[4]))
+
+
+def parse_attention_shape(text: str) -> AttentionShape:
+    """A suite name (kb97, d128, ...) or explicit sizes batch,heads,seq,dim[,causal]; ValueError otherwise."""
+    if text in ATTENTION_SUITE:
+        return ATTENTION_SUITE[text]
+    values = _parse_sizes(text, 4)
+    if values is None:
+        raise ValueError(f"unknown attention shape {text!r}: give a suite name ({', '.join(ATTENTION_SUITE)}) or "
+                         "sizes batch,heads,seq,dim[,causal] (integers >= 0, flag 0 or 1)")
+    return AttentionShape(*values[:4], causal=len(values) > 4 and bool(values[4]))
+
+
+def shape_name(shape, suite: Dict[str, object]) -> str:
+    """The suite name of a shape, else its sizes as given on the command line."""
+    for name, candidate in suite.items():
+        if candidate == shape:
+            return name
+    values = dataclasses.astuple(shape)
+    return ",".join(str(int(v)) for v in (values if values[4] else values[:4]))
