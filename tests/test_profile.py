@@ -441,6 +441,18 @@ def test_profile_end_to_end_on_recorded_output(tmp_path, with_gpu, capsys):
         assert out_png.read_bytes()[:4] == b"\x89PNG"
 
 
+def test_plot_again_from_the_json(tmp_path, with_gpu, capsys):
+    pytest.importorskip("matplotlib")
+    fake = fake_ncu(tmp_path, output=str(DATA / "raw_nvtx_stalls.csv"))
+    out_json = tmp_path / "out.json"
+    assert cli.main(["profile", "bmm", "kb3", "--against", "torch", "--ncu", str(fake), "--json", str(out_json)]) == 0
+    script = Path(__file__).parent.parent / "benchmarks" / "plot_roofline.py"
+    result = subprocess.run([sys.executable, str(script), str(out_json), str(tmp_path / "again.png")],
+                            capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr
+    assert (tmp_path / "again.png").read_bytes()[:4] == b"\x89PNG"
+
+
 def test_profile_permission_message(tmp_path, with_gpu, capsys):
     fake = fake_ncu(tmp_path, result=None, returncode=1, text=(
         "==PROF== Connected to process 4242 (/usr/bin/python3.12)\n"

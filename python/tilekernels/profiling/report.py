@@ -230,14 +230,24 @@ def write_json(result: ProfileResult, path: str) -> None:
     Path(path).write_text(json.dumps(to_json(result), indent=1))
 
 
-def plot(result: ProfileResult, path: str) -> Optional[str]:
-    """Draws the roofline plot with every call; the reason when it cannot."""
-    points = [{"label": (call.config or call.label) if call.kind == "ours" else "torch", "kind": call.kind,
-               "pick": call.pick, "placement": call.placement} for call in result.calls if call.placement]
+def plot_from_json(data: dict, path: str) -> Optional[str]:
+    """Draws the roofline plot again from a --json file (on a machine with matplotlib, say); the
+    reason when it cannot."""
+    roof = data["roofline"]
+    meta = data["meta"]
+    line = roofline.Roofline(roof["mode"], roof["compute_tflops"], roof["memory_tbs"])
+    points = [{"label": (call["config"] or call["label"]) if call["kind"] == "ours" else "torch", "kind": call["kind"],
+               "pick": call["pick"], "placement": roofline.Placement(line, meta["flops"], meta["ideal_bytes"],
+                                                                     call["duration_ms"], call["dram_bytes"])}
+              for call in data["calls"] if call["duration_ms"]]
     if not points:
         return "no call has a duration to plot"
-    request = result.request
-    title = f"{request.op} {request.shape_name} {request.mode} on {result.device}"
-    if not roofline.plot(points, result.roofline, path, title):
+    title = f"{meta['op']} {meta['shape']} {meta['mode']} on {meta['device']}"
+    if not roofline.plot(points, line, path, title):
         return "matplotlib is not installed (pip install matplotlib, or the package's `cli` extra)"
     return None
+
+
+def plot(result: ProfileResult, path: str) -> Optional[str]:
+    """Draws the roofline plot with every call; the reason when it cannot."""
+    return plot_from_json(to_json(result), path)
