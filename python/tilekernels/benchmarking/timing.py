@@ -38,21 +38,25 @@ HOST_HEADSTART_CYCLES = 200_000
 
 def cuda_times_ms(fn: Callable[[], object], *, reps: int = 50, warmup: int = 5, flush: bool = True,
                   device=None) -> List[float]:
-    """Per-repetition device times of fn() (ms), each measured with events, L2 flushed before each."""
+    """Per-repetition device times of fn() (ms), each measured with events, L2 flushed before each.
+    `device` is where fn() runs (default: the current device)."""
     device = torch.device(device or "cuda")
     flusher = L2Flusher(device) if flush else None
     for _ in range(warmup):
         fn()
     starts = [torch.cuda.Event(enable_timing=True) for _ in range(reps)]
     ends = [torch.cuda.Event(enable_timing=True) for _ in range(reps)]
-    for start, end in zip(starts, ends):
-        if flusher:
-            flusher.flush()
-        torch.cuda._sleep(HOST_HEADSTART_CYCLES)
-        start.record()
-        fn()
-        end.record()
-    torch.cuda.synchronize(device)
+    # Events and the busy-wait go to the current stream of the current device: make that fn()'s device
+    # (timing cuda:1 work from cuda:0 would otherwise record both events on cuda:0 and measure nothing).
+    with torch.cuda.device(device):
+        for start, end in zip(starts, ends):
+            if flusher:
+                flusher.flush()
+            torch.cuda._sleep(HOST_HEADSTART_CYCLES)
+            start.record()
+            fn()
+            end.record()
+        torch.cuda.synchronize(device)
     return [start.elapsed_time(end) for start, end in zip(starts, ends)]
 
 

@@ -15,6 +15,10 @@ def _check_fake_args(q, k, v):
     torch._check(q.dim() == 4 and k.dim() == 4 and v.dim() == 4, lambda: f"{op}: q, k, v must be 4-D [B, H, S, D]")
     torch._check(q.dtype == k.dtype == v.dtype, lambda: f"{op}: q, k and v must have the same dtype")
     torch._check(q.dtype in _DTYPES, lambda: f"{op}: unsupported dtype {q.dtype}")
+    # As in bmm's fake checks: ValueError, and the only check a call mixing in a meta tensor meets.
+    torch._check_value(q.device == k.device == v.device,
+                       lambda: f"{op}: q, k and v must be on the same device, got {q.device}, {k.device} and "
+                               f"{v.device}")
     torch._check(k.shape[0] == q.shape[0] and v.shape[0] == q.shape[0], lambda: f"{op}: batch sizes differ")
     torch._check(k.shape[1] == v.shape[1] and k.shape[2] == v.shape[2], lambda: f"{op}: k and v shapes differ")
     torch._check(k.shape[3] == q.shape[3], lambda: f"{op}: q and k must have the same head dim")

@@ -17,6 +17,10 @@ def _check_fake_args(a: torch.Tensor, b: torch.Tensor) -> None:
     torch._check(a.shape[2] == b.shape[1], lambda: f"kernels.bmm: inner dimensions differ: {a.shape} and {b.shape}")
     torch._check(a.dtype == b.dtype, lambda: f"kernels.bmm: a and b must have the same dtype, got {a.dtype}, {b.dtype}")
     torch._check(a.dtype in _DTYPES, lambda: f"kernels.bmm: unsupported dtype {a.dtype}")
+    # ValueError, as eagerly. Also the only check a call mixing a meta tensor with others meets: the
+    # dispatcher sends it here, not to the C++ bindings.
+    torch._check_value(a.device == b.device,
+                       lambda: f"kernels.bmm: a and b must be on the same device, got {a.device} and {b.device}")
 
 
 @torch.library.register_fake("kernels::bmm")
@@ -28,6 +32,7 @@ def _bmm_fake(a, b, *, precision=None):
 @torch.library.register_fake("kernels::bmm.out")
 def _bmm_out_fake(a, b, *, precision=None, out):
     _check_fake_args(a, b)
+    torch._check_value(out.device == a.device, lambda: f"kernels.bmm: out must be on {a.device}, got {out.device}")
 
 
 @torch.library.register_fake("kernels::_bmm_with_config")

@@ -42,13 +42,21 @@ def set_autotune_mode(mode: str) -> None:
     _mode = mode
 
 
+def _capturing(device: torch.device) -> bool:
+    # Tuning synchronizes, which breaks a capture on the tensors' device or on the current one (they
+    # differ when a cuda:1 call is made with cuda:0 current).
+    with torch.cuda.device(device):
+        on_tensor_device = torch.cuda.is_current_stream_capturing()
+    return on_tensor_device or torch.cuda.is_current_stream_capturing()
+
+
 def _may_tune_now(tensor) -> bool:
     return (
         _mode == "on"
         and isinstance(tensor, torch.Tensor)
         and tensor.is_cuda
         and not torch.compiler.is_compiling()
-        and not torch.cuda.is_current_stream_capturing()
+        and not _capturing(tensor.device)
     )
 
 
@@ -59,7 +67,7 @@ def _tolerance(dtype: torch.dtype, math: str) -> float:
 
 
 def _time_candidates(run: Callable[[int], torch.Tensor], plan: dict, family: str, dtype: torch.dtype,
-                     reps: int) -> Dict[int, float]:
+                     device: torch.device, reps: int) -> Dict[int, float]:
     """Times each candidate; drops (with a warning) any whose result disagrees with the heuristic's."""
     from tilekernels.benchmarking.timing import cuda_times_ms, summarize
 
@@ -73,7 +81,8 @@ def _time_candidates(run: Callable[[int], torch.Tensor], plan: dict, family: str
         if not error <= _tolerance(dtype, names[config]["math"]):
             warnings.warn(f"tilekernels: skipping {names[config]['name']}: result differs by {error:.2e}", stacklevel=3)
             continue
-        timings[config] = summarize(cuda_times_ms(lambda: run(config), reps=reps, warmup=2))["median_ms"]
+        times = cuda_times_ms(lambda: run(config), reps=reps, warmup=2, device=device)
+        timings[config] = summarize(times)["median_ms"]
     return timings
 
 
@@ -97,7 +106,7 @@ def tune_bmm(a: torch.Tensor, b: torch.Tensor, precision: Optional[str] = None, 
     """Times every candidate configuration for bmm(a, b) and records the fastest for its key."""
     plan = json.loads(torch.ops.kernels._bmm_plan(a, b, precision=precision))
     timings = _time_candidates(lambda c: torch.ops.kernels._bmm_with_config(a, b, c, precision=precision), plan,
-                               "bmm", a.dtype, reps)
+                               "bmm", a.dtype, a.device, reps)
     return _record("bmm", plan, timings, a.device.index or 0, persist)
 
 
@@ -106,7 +115,7 @@ def tune_attention(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, is_causal:
     """Times every candidate configuration for attention(q, k, v) and records the fastest for its key."""
     plan = json.loads(torch.ops.kernels._attention_plan(q, k, v, is_causal))
     timings = _time_candidates(lambda c: torch.ops.kernels._attention_with_config(q, k, v, c, is_causal)[0], plan,
-                               "attention", q.dtype, reps)
+                               "attention", q.dtype, q.device, reps)
     return _record("attention", plan, timings, q.device.index or 0, persist)
 
 
