@@ -88,23 +88,33 @@ cudaError_t resident_ctas(int threads, int smem_bytes, int64_t* ctas) {
       ctas);
 }
 
+// A launch of `grid` CTAs in clusters of `cluster` along x; `attribute` holds the cluster size and must
+// outlive the returned configuration.
+inline cudaLaunchConfig_t cluster_launch(dim3 grid, int threads, int smem_bytes, cudaStream_t stream, int cluster,
+                                         cudaLaunchAttribute* attribute) {
+  *attribute = cudaLaunchAttribute{};
+  attribute->id = cudaLaunchAttributeClusterDimension;
+  attribute->val.clusterDim.x = cluster;
+  attribute->val.clusterDim.y = 1;
+  attribute->val.clusterDim.z = 1;
+  cudaLaunchConfig_t config{};
+  config.gridDim = grid;
+  config.blockDim = dim3(threads);
+  config.dynamicSmemBytes = smem_bytes;
+  config.stream = stream;
+  config.attrs = attribute;
+  config.numAttrs = 1;
+  return config;
+}
+
 // Clusters of `cluster` CTAs of kKernel that the current device holds at once, once per device.
 template <auto kKernel>
 cudaError_t resident_clusters(int threads, int smem_bytes, int cluster, int64_t* clusters) {
   static PerDevice<int64_t> resident;
   return resident.get(
       [&](int, int64_t* count) {
-        cudaLaunchAttribute attribute{};
-        attribute.id = cudaLaunchAttributeClusterDimension;
-        attribute.val.clusterDim.x = cluster;
-        attribute.val.clusterDim.y = 1;
-        attribute.val.clusterDim.z = 1;
-        cudaLaunchConfig_t config{};
-        config.gridDim = dim3(cluster);
-        config.blockDim = dim3(threads);
-        config.dynamicSmemBytes = smem_bytes;
-        config.attrs = &attribute;
-        config.numAttrs = 1;
+        cudaLaunchAttribute attribute;
+        const cudaLaunchConfig_t config = cluster_launch(dim3(cluster), threads, smem_bytes, nullptr, cluster, &attribute);
         int found = 0;
         const cudaError_t err = cudaOccupancyMaxActiveClusters(&found, kKernel, &config);
         if (err != cudaSuccess) return err;
@@ -209,18 +219,9 @@ cudaError_t launch_over_tiles(const Params& params, cudaStream_t stream, const E
     }
     grid = dim3(static_cast<unsigned>(units * kCluster));
     if constexpr (kCluster > 1) {
-      cudaLaunchAttribute attribute{};
-      attribute.id = cudaLaunchAttributeClusterDimension;
-      attribute.val.clusterDim.x = kCluster;
-      attribute.val.clusterDim.y = 1;
-      attribute.val.clusterDim.z = 1;
-      cudaLaunchConfig_t config{};
-      config.gridDim = grid;
-      config.blockDim = dim3(kCfg.threads());
-      config.dynamicSmemBytes = kCfg.smem_bytes();
-      config.stream = stream;
-      config.attrs = &attribute;
-      config.numAttrs = 1;
+      cudaLaunchAttribute attribute;
+      const cudaLaunchConfig_t config =
+          cluster_launch(grid, kCfg.threads(), kCfg.smem_bytes(), stream, kCluster, &attribute);
       err = cudaLaunchKernelEx(&config, kKernel, params, extra...);
       return err != cudaSuccess ? err : cudaGetLastError();
     }
