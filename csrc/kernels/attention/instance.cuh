@@ -4,7 +4,6 @@
 // parameters come from the row, so the table stays the single source of truth.
 #include <cuda_runtime.h>
 
-#include <atomic>
 #include <climits>
 #include <cstdint>
 #include <utility>
@@ -18,6 +17,7 @@
 #include "kernels/attention/fwd_two_phase.cuh"
 #include "kernels/attention/kernel_common.cuh"
 #include "kernels/common/build_archs.h"
+#include "kernels/common/per_device.h"
 
 namespace tilekernels::attention::detail {
 
@@ -37,46 +37,26 @@ constexpr auto kernel_function() {
   }
 }
 
-inline constexpr int kMaxDevices = 64;
-inline constexpr int kDefaultSmemLimit = 48 * 1024;  // above this a kernel must opt in
-
 // Raises the kernel's dynamic shared-memory limit once per device (the attribute is per device).
 template <int kConfig>
-cudaError_t ensure_smem_limit(int device) {
-  constexpr int kSmem = kTileConfigs[kConfig].smem_bytes;
-  if constexpr (kSmem <= kDefaultSmemLimit) {
-    return cudaSuccess;
-  } else {
-    static std::atomic<bool> done[kMaxDevices];
-    const bool cached = device >= 0 && device < kMaxDevices;
-    if (cached && done[device].load(std::memory_order_acquire)) return cudaSuccess;
-    const cudaError_t err =
-        cudaFuncSetAttribute(kernel_function<kConfig>(), cudaFuncAttributeMaxDynamicSharedMemorySize, kSmem);
-    if (err == cudaSuccess && cached) done[device].store(true, std::memory_order_release);
-    return err;
-  }
+cudaError_t ensure_smem_limit() {
+  return allow_dynamic_smem<kernel_function<kConfig>()>(kTileConfigs[kConfig].smem_bytes);
 }
 
-// L2 bytes of a device, looked up once per device.
-inline int l2_cache_bytes(int device) {
-  static std::atomic<int> cache[kMaxDevices];  // 0: not looked up yet
-  const bool cached = device >= 0 && device < kMaxDevices;
-  if (cached) {
-    const int v = cache[device].load(std::memory_order_relaxed);
-    if (v != 0) return v > 0 ? v : 0;
-  }
+// The current device's L2 bytes, 0 when unknown (not fatal: the launch only loses its L2-aware
+// ordering).
+inline int l2_bytes_or_zero() {
   int bytes = 0;
-  if (cudaDeviceGetAttribute(&bytes, cudaDevAttrL2CacheSize, device) != cudaSuccess) {
-    (void)cudaGetLastError();  // not fatal: the launch only loses its L2-aware ordering
-    bytes = 0;
+  if (l2_cache_bytes(&bytes) != cudaSuccess) {
+    (void)cudaGetLastError();
+    return 0;
   }
-  if (cached) cache[device].store(bytes > 0 ? bytes : -1, std::memory_order_relaxed);
-  return bytes;
+  return bytes > 0 ? bytes : 0;
 }
 
 // Causal launches walk query tiles last-first inside groups of heads whose K and V fit in half the
 // L2; other launches walk one head at a time (its query tiles share K and V in L2).
-inline TileMap make_tile_map(const Params& p, int block_q, int device) {
+inline TileMap make_tile_map(const Params& p, int block_q) {
   TileMap map;
   map.num_bh = p.batch * p.heads_q;
   map.num_q_tiles = static_cast<int>((p.seq_q + block_q - 1) / block_q);
@@ -86,7 +66,7 @@ inline TileMap make_tile_map(const Params& p, int block_q, int device) {
     const int64_t kv_bytes = 2 * p.seq_k * p.head_dim * math_mode_element_bytes(p.math);
     const int64_t q_heads_per_kv = p.heads_q / p.heads_kv;
     const int64_t per_q_head = kv_bytes / q_heads_per_kv > 0 ? kv_bytes / q_heads_per_kv : 1;
-    int64_t heads = (static_cast<int64_t>(l2_cache_bytes(device)) / 2) / per_q_head;
+    int64_t heads = (static_cast<int64_t>(l2_bytes_or_zero()) / 2) / per_q_head;
     if (heads < 1) heads = 1;
     if (heads > map.num_bh) heads = map.num_bh;
     map.group_heads = static_cast<int>(heads);
@@ -126,13 +106,10 @@ cudaError_t launch_config(const Params& p, cudaStream_t stream) {
   if (p.tile_flags == nullptr && (p.redo_flagged || kCfg.math == MathMode::kFp16x3)) return cudaErrorInvalidValue;
   if (p.redo_flagged && kCfg.math == MathMode::kFp16x3) return cudaErrorInvalidValue;
 
-  int device = 0;
-  cudaError_t err = cudaGetDevice(&device);
-  if (err != cudaSuccess) return err;
-  const TileMap map = make_tile_map(p, kCfg.block_q, device);
+  const TileMap map = make_tile_map(p, kCfg.block_q);
   const int64_t num_blocks = map.num_bh * map.num_q_tiles;
   if (num_blocks > INT_MAX) return cudaErrorInvalidConfiguration;
-  err = ensure_smem_limit<kConfig>(device);
+  cudaError_t err = ensure_smem_limit<kConfig>();
   if (err != cudaSuccess) return err;
 
   const KernelArgs args{p, map, p.scale * kLog2e};

@@ -6,7 +6,6 @@
 
 #include <climits>
 #include <cstdint>
-#include <mutex>
 #include <utility>
 #include <vector>
 
@@ -19,56 +18,9 @@
 #include "kernels/bmm/bmm_wgmma_tma.cuh"
 #include "kernels/bmm/bmm_wgmma_whole_k.cuh"
 #include "kernels/common/build_archs.h"
+#include "kernels/common/per_device.h"
 
 namespace tilekernels::bmm::detail {
-
-// Dynamic shared memory a kernel may use without opting in (a CUDA constant on every architecture).
-inline constexpr int kDefaultDynamicSmemLimit = 48 * 1024;
-
-// A value computed once per CUDA device (by ordinal) and kept (T other than bool: vector<bool> has no
-// element pointers). `compute(device, &value)` runs under
-// the lock the first time the current device asks; a failure is returned and not kept.
-template <class T>
-class PerDevice {
- public:
-  template <class Compute>
-  cudaError_t get(Compute compute, T* value) {
-    int device = 0;
-    cudaError_t err = cudaGetDevice(&device);
-    if (err != cudaSuccess) return err;
-    std::lock_guard<std::mutex> lock(mutex_);
-    if (device >= static_cast<int>(known_.size())) {
-      known_.resize(device + 1, false);
-      values_.resize(device + 1);
-    }
-    if (!known_[device]) {
-      err = compute(device, &values_[device]);
-      if (err != cudaSuccess) return err;
-      known_[device] = true;
-    }
-    *value = values_[device];
-    return cudaSuccess;
-  }
-
- private:
-  std::mutex mutex_;
-  std::vector<bool> known_;
-  std::vector<T> values_;
-};
-
-// Opts kKernel into `bytes` of dynamic shared memory on the current device, once per device.
-template <auto kKernel>
-cudaError_t allow_dynamic_smem(int bytes) {
-  if (bytes <= kDefaultDynamicSmemLimit) return cudaSuccess;
-  static PerDevice<int> opted_in;  // the bytes kKernel was opted into
-  int opted_bytes = 0;
-  return opted_in.get(
-      [&](int, int* value) {
-        *value = bytes;
-        return cudaFuncSetAttribute(kKernel, cudaFuncAttributeMaxDynamicSharedMemorySize, bytes);
-      },
-      &opted_bytes);
-}
 
 // CTAs of kKernel that the current device holds at once (SMs x resident CTAs per SM), once per device.
 template <auto kKernel>
