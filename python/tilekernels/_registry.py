@@ -31,6 +31,11 @@ SCHEMAS = {
         " -> (Tensor, Tensor)"
     ),
     "_attention_plan": "_attention_plan(Tensor q, Tensor k, Tensor v, bool is_causal=False) -> str",
+    # The gradients of attention / attention_with_lse (autograd in ops/attention.py).
+    "_attention_backward": (
+        "_attention_backward(Tensor grad_out, Tensor q, Tensor k, Tensor v, Tensor out, Tensor lse, Tensor? grad_lse,"
+        " bool is_causal=False, float? scale=None) -> (Tensor, Tensor, Tensor)"
+    ),
     "_tile_configs": "_tile_configs(str family) -> str",
     "_tile_table_set": "_tile_table_set(str family, str key, int config) -> ()",
     "_tile_table_clear": "_tile_table_clear(str family) -> ()",

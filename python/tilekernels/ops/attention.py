@@ -51,19 +51,52 @@ def _attention_with_config_fake(q, k, v, config, is_causal=False, scale=None):
     return _fake_outputs(q, v)
 
 
-def _no_backward_setup(ctx, inputs, keyword_only_inputs, output):
-    pass
+@torch.library.register_fake("kernels::_attention_backward")
+def _attention_backward_fake(grad_out, q, k, v, out, lse, grad_lse, is_causal=False, scale=None):
+    _check_fake_args(q, k, v)
+    return q.new_empty(q.shape), k.new_empty(k.shape), v.new_empty(v.shape)
 
 
-def _no_backward(ctx, *grads):
-    raise NotImplementedError(
-        "kernels.attention: the backward pass is not implemented yet; use "
-        "torch.nn.functional.scaled_dot_product_attention where gradients are needed"
-    )
+def _check_backward_device(q: torch.Tensor) -> None:
+    # The CUDA backward kernels are issue #18's next step; until then, say so instead of failing in the
+    # dispatcher.
+    if q.device.type == "cuda":
+        raise NotImplementedError(
+            "kernels.attention: the backward pass runs on the CPU only so far (the CUDA kernels are not "
+            "written yet); use torch.nn.functional.scaled_dot_product_attention where CUDA gradients are needed"
+        )
 
 
-torch.library.register_autograd("kernels::attention", _no_backward, setup_context=_no_backward_setup)
-torch.library.register_autograd("kernels::attention_with_lse", _no_backward, setup_context=_no_backward_setup)
+def _attention_setup_context(ctx, inputs, keyword_only_inputs, output):
+    ctx.is_causal = keyword_only_inputs.get("is_causal", False)
+    ctx.scale = keyword_only_inputs.get("scale")
+    ctx.save_for_backward(*inputs, output)
+
+
+def _attention_backward(ctx, grad_out):
+    q, k, v, out = ctx.saved_tensors
+    _check_backward_device(q)
+    # attention() keeps no log-sum-exp, so the backward recomputes it (one more forward);
+    # attention_with_lse() saves it.
+    lse = torch.ops.kernels.attention_with_lse(q, k, v, is_causal=ctx.is_causal, scale=ctx.scale)[1]
+    return torch.ops.kernels._attention_backward(grad_out, q, k, v, out, lse, None, ctx.is_causal, ctx.scale)
+
+
+def _attention_with_lse_setup_context(ctx, inputs, keyword_only_inputs, output):
+    ctx.is_causal = keyword_only_inputs.get("is_causal", False)
+    ctx.scale = keyword_only_inputs.get("scale")
+    ctx.save_for_backward(*inputs, *output)
+
+
+def _attention_with_lse_backward(ctx, grad_out, grad_lse):
+    q, k, v, out, lse = ctx.saved_tensors
+    _check_backward_device(q)
+    return torch.ops.kernels._attention_backward(grad_out, q, k, v, out, lse, grad_lse, ctx.is_causal, ctx.scale)
+
+
+torch.library.register_autograd("kernels::attention", _attention_backward, setup_context=_attention_setup_context)
+torch.library.register_autograd("kernels::attention_with_lse", _attention_with_lse_backward,
+                                setup_context=_attention_with_lse_setup_context)
 
 
 def attention(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, *, is_causal: bool = False,

@@ -1,0 +1,92 @@
+// kernels::_attention_backward on the CPU: the gradients of attention / attention_with_lse with respect
+// to q, k and v, from the forward's output and log-sum-exp (autograd: python/tilekernels/ops/attention.py).
+#include <torch/csrc/stable/library.h>
+#include <torch/csrc/stable/ops.h>
+
+#include <optional>
+#include <tuple>
+
+#include "kernels/cpu/attention_backward_cpu.h"
+#include "ops/attention_args.h"
+
+namespace tilekernels {
+namespace {
+
+constexpr const char* kOp = "kernels._attention_backward";
+
+// `t` has the shape [batch, heads_q, seq_q(, cols)] (`what` names it in the error).
+void check_per_query(const Tensor& t, const Tensor& q, const AttentionShape& s, const char* what, int64_t cols,
+                     ScalarType dtype) {
+  TK_CHECK_ARG(is_strided(t), kOp, ": ", what, " must be a dense (strided) tensor");
+  TK_CHECK_ARG(same_device(t, q), kOp, ": ", what, " must be on q's device ", device_name(q), ", got ", device_name(t));
+  TK_CHECK_ARG(t.scalar_type() == dtype, kOp, ": ", what, " must be ", dtype_name(dtype), ", got ",
+               dtype_name(t.scalar_type()));
+  const bool rows_match = t.dim() == (cols ? 4 : 3) && t.size(0) == s.batch && t.size(1) == s.heads_q && t.size(2) == s.seq_q;
+  TK_CHECK_ARG(rows_match && (!cols || t.size(3) == cols), kOp, ": ", what, " must have the shape [", s.batch, ", ",
+               s.heads_q, ", ", s.seq_q, cols ? str_cat(", ", cols) : std::string(), "], got ", shape_string(t));
+}
+
+std::tuple<Tensor, Tensor, Tensor> attention_backward_cpu(const Tensor& grad_out, const Tensor& q, const Tensor& k,
+                                                          const Tensor& v, const Tensor& out, const Tensor& lse,
+                                                          const std::optional<Tensor>& grad_lse, bool is_causal,
+                                                          std::optional<double> scale) {
+  const AttentionShape s = check_attention_args(q, k, v, scale);
+  check_per_query(out, q, s, "out", s.head_dim_v, q.scalar_type());
+  check_per_query(grad_out, q, s, "grad_out", s.head_dim_v, q.scalar_type());
+  check_per_query(lse, q, s, "lse", 0, ScalarType::Float);
+  if (grad_lse.has_value()) check_per_query(*grad_lse, q, s, "grad_lse", 0, ScalarType::Float);
+
+  Tensor grad_q = torch::stable::empty({s.batch, s.heads_q, s.seq_q, s.head_dim}, q.scalar_type(), std::nullopt, q.device());
+  Tensor grad_k = torch::stable::empty({s.batch, s.heads_kv, s.seq_k, s.head_dim}, q.scalar_type(), std::nullopt, q.device());
+  Tensor grad_v =
+      torch::stable::empty({s.batch, s.heads_kv, s.seq_k, s.head_dim_v}, q.scalar_type(), std::nullopt, q.device());
+  Tensor delta = torch::stable::empty({s.batch, s.heads_q, s.seq_q}, ScalarType::Float, std::nullopt, q.device());
+  Tensor row_lse = torch::stable::empty({s.batch, s.heads_q, s.seq_q}, ScalarType::Float, std::nullopt, q.device());
+
+  cpu::AttentionBackwardProblem p;
+  p.q = q.data_ptr();
+  p.k = k.data_ptr();
+  p.v = v.data_ptr();
+  p.grad_out = grad_out.data_ptr();
+  p.lse = static_cast<const float*>(lse.data_ptr());
+  p.grad_lse = grad_lse.has_value() ? static_cast<const float*>(grad_lse->data_ptr()) : nullptr;
+  p.delta = static_cast<float*>(delta.data_ptr());
+  p.row_lse = static_cast<float*>(row_lse.data_ptr());
+  p.grad_q = grad_q.data_ptr();
+  p.grad_k = grad_k.data_ptr();
+  p.grad_v = grad_v.data_ptr();
+  p.type = element_type(q.scalar_type());
+  p.batch = s.batch;
+  p.heads_q = s.heads_q;
+  p.heads_kv = s.heads_kv;
+  p.seq_q = s.seq_q;
+  p.seq_k = s.seq_k;
+  p.head_dim = s.head_dim;
+  p.head_dim_v = s.head_dim_v;
+  for (int d = 0; d < 4; ++d) {
+    p.q_strides[d] = q.stride(d);
+    p.k_strides[d] = k.stride(d);
+    p.v_strides[d] = v.stride(d);
+    p.grad_out_strides[d] = grad_out.stride(d);
+  }
+  for (int d = 0; d < 3; ++d) {
+    p.lse_strides[d] = lse.stride(d);
+    p.grad_lse_strides[d] = grad_lse.has_value() ? grad_lse->stride(d) : 0;
+  }
+  p.scale = s.scale;
+  p.causal = is_causal;
+  // The passes run in order: kv and q read the rows pass's output.
+  torch::stable::parallel_for(0, cpu::attention_backward_rows_items(p), 1,
+                              [&](int64_t begin, int64_t end) { cpu::attention_backward_rows_run(p, begin, end); });
+  torch::stable::parallel_for(0, cpu::attention_backward_kv_items(p), 1,
+                              [&](int64_t begin, int64_t end) { cpu::attention_backward_kv_run(p, begin, end); });
+  torch::stable::parallel_for(0, cpu::attention_backward_q_items(p), 1,
+                              [&](int64_t begin, int64_t end) { cpu::attention_backward_q_run(p, begin, end); });
+  return {grad_q, grad_k, grad_v};
+}
+
+}  // namespace
+
+STABLE_TORCH_LIBRARY_IMPL(kernels, CPU, m) { m.impl("_attention_backward", TORCH_BOX(&attention_backward_cpu)); }
+
+}  // namespace tilekernels

@@ -1,0 +1,193 @@
+"""Attention backward (CPU so far): gradients of attention / attention_with_lse against float64,
+against torch's own error, determinism, opcheck, torch.compile and a few training steps."""
+
+import pytest
+import torch
+import torch.nn.functional as F
+
+from helpers import random_tensor
+
+# (batch, heads_q, heads_kv, seq_q, seq_k, head_dim, head_dim_v, causal, scale): GQA, Sq > Sk and
+# Sq < Sk with causal masking, head_dim_v != head_dim, a single query row, edges of the 32-row query
+# and 64-key blocks.
+CASES = [
+    (2, 4, 2, 37, 53, 40, 40, False, None),
+    (1, 2, 2, 70, 45, 16, 24, True, 0.3),
+    (1, 3, 1, 33, 90, 64, 64, True, None),
+    (2, 2, 2, 1, 5, 8, 8, False, None),
+    (1, 2, 1, 65, 129, 32, 32, False, 2.0),
+]
+DTYPES = [torch.float32, torch.bfloat16, torch.float16]
+
+
+def make_inputs(case, dtype, device="cpu"):
+    batch, heads_q, heads_kv, seq_q, seq_k, head_dim, head_dim_v, _, _ = case
+    q = random_tensor((batch, heads_q, seq_q, head_dim), dtype, device).requires_grad_(True)
+    k = random_tensor((batch, heads_kv, seq_k, head_dim), dtype, device).requires_grad_(True)
+    v = random_tensor((batch, heads_kv, seq_k, head_dim_v), dtype, device).requires_grad_(True)
+    grad_out = random_tensor((batch, heads_q, seq_q, head_dim_v), dtype, device)
+    return q, k, v, grad_out
+
+
+def reference_grads(q, k, v, grad_out, causal, scale, grad_lse=None):
+    """d(out . grad_out + lse . grad_lse)/d(q, k, v) in float64, by autograd through the definition."""
+    q64, k64, v64 = (t.detach().double().requires_grad_(True) for t in (q, k, v))
+    group = q.shape[1] // k.shape[1]
+    scores = q64 @ k64.repeat_interleave(group, 1).transpose(-1, -2) * (q.shape[-1] ** -0.5 if scale is None else scale)
+    if causal:
+        visible = torch.ones(q.shape[2], k.shape[2], dtype=torch.bool).tril()
+        scores = scores.masked_fill(~visible, float("-inf"))
+    out = torch.softmax(scores, -1) @ v64.repeat_interleave(group, 1)
+    loss = (out * grad_out.double()).sum()
+    if grad_lse is not None:
+        loss = loss + (torch.logsumexp(scores, -1) * grad_lse.double()).sum()
+    loss.backward()
+    return q64.grad, k64.grad, v64.grad
+
+
+def grads_of(op, inputs, grad_out):
+    for t in inputs:
+        t.grad = None
+    op(*inputs).backward(grad_out)
+    return [t.grad.clone() for t in inputs]
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("case", CASES)
+def test_attention_gradients_within_twice_torchs_error(case, dtype):
+    """FlashAttention's rule: each gradient's max error against float64 at most twice that of torch's
+    SDPA backward at the same dtype, plus one ulp of the dtype at the gradient's size (both round to
+    it: at 16 bits, which of the two meets a half-ulp tie first is luck)."""
+    causal, scale = case[7], case[8]
+    q, k, v, grad_out = make_inputs(case, dtype)
+    ours = grads_of(lambda *t: torch.ops.kernels.attention(*t, is_causal=causal, scale=scale), (q, k, v), grad_out)
+    theirs = grads_of(lambda *t: F.scaled_dot_product_attention(*t, is_causal=causal, scale=scale, enable_gqa=True),
+                      (q, k, v), grad_out)
+    for name, our, their, ref in zip("qkv", ours, theirs, reference_grads(q, k, v, grad_out, causal, scale)):
+        assert our.dtype == dtype and our.shape == ref.shape
+        our_error = (our.double() - ref).abs().max().item()
+        their_error = (their.double() - ref).abs().max().item()
+        floor = torch.finfo(dtype).eps * ref.abs().max().item()
+        assert our_error <= 2 * their_error + floor, (name, our_error, their_error)
+
+
+@pytest.mark.parametrize("dtype", [torch.float32, torch.bfloat16])
+def test_attention_with_lse_gradients_include_the_lse(dtype):
+    case = (1, 4, 2, 40, 70, 32, 32, True, None)
+    q, k, v, grad_out = make_inputs(case, dtype)
+    grad_lse = random_tensor((1, 4, 40), torch.float32, "cpu")
+    out, lse = torch.ops.kernels.attention_with_lse(q, k, v, is_causal=True)
+    ((out.float() * grad_out.float()).sum() + (lse * grad_lse).sum()).backward()
+    tolerance = {torch.float32: 2e-6, torch.bfloat16: 2e-2}[dtype]
+    for name, our, ref in zip("qkv", (q.grad, k.grad, v.grad), reference_grads(q, k, v, grad_out, True, None, grad_lse)):
+        assert (our.double() - ref).abs().max().item() <= tolerance * ref.abs().max().item(), name
+
+
+def test_attention_gradcheck():
+    """Central differences in fp32 against the analytic gradients (loose: fp32 differences)."""
+    q, k, v = (random_tensor((1, 2, 5, 4), torch.float32, "cpu").requires_grad_(True) for _ in range(3))
+    for causal in (False, True):
+        op = lambda *t: torch.ops.kernels.attention(*t, is_causal=causal)  # noqa: E731
+        assert torch.autograd.gradcheck(op, (q, k, v), eps=1e-3, atol=2e-3, rtol=2e-2)
+
+
+def test_attention_backward_is_deterministic():
+    case = (2, 4, 1, 70, 100, 48, 48, True, None)
+    q, k, v, grad_out = make_inputs(case, torch.bfloat16)
+    op = lambda *t: torch.ops.kernels.attention(*t, is_causal=True)  # noqa: E731
+    first = grads_of(op, (q, k, v), grad_out)
+    for _ in range(3):
+        assert all(torch.equal(a, b) for a, b in zip(first, grads_of(op, (q, k, v), grad_out)))
+
+
+def test_attention_backward_on_views_and_without_keys():
+    """Strided (transposed) inputs and an expanded incoming gradient; seq_k = 0 gives zero dq."""
+    q = random_tensor((1, 12, 3, 16), torch.float32, "cpu").transpose(1, 2).requires_grad_(True)
+    k = random_tensor((1, 20, 3, 16), torch.float32, "cpu").transpose(1, 2).requires_grad_(True)
+    v = random_tensor((1, 20, 3, 16), torch.float32, "cpu").transpose(1, 2).requires_grad_(True)
+    torch.ops.kernels.attention(q, k, v).sum().backward()  # grad_out: ones expanded (stride 0)
+    ref = reference_grads(q, k, v, torch.ones(1, 3, 12, 16), False, None)
+    for our, expected in zip((q.grad, k.grad, v.grad), ref):
+        torch.testing.assert_close(our.double(), expected, atol=1e-5, rtol=1e-5)
+    q = random_tensor((1, 2, 4, 8), torch.float32, "cpu").requires_grad_(True)
+    empty = torch.empty(1, 2, 0, 8, requires_grad=True)
+    torch.ops.kernels.attention(q, empty, empty).sum().backward()
+    assert torch.equal(q.grad, torch.zeros_like(q))
+
+
+def test_attention_backward_rejects_bad_input():
+    q, k, v, grad_out = (t.detach() for t in make_inputs(CASES[0], torch.float32))
+    out, lse = torch.ops.kernels.attention_with_lse(q, k, v)
+    backward = torch.ops.kernels._attention_backward
+    with pytest.raises(ValueError, match="grad_out must have the shape"):
+        backward(grad_out[:, :, :-1], q, k, v, out, lse, None)
+    with pytest.raises(ValueError, match="lse must be float32"):
+        backward(grad_out, q, k, v, out, lse.half(), None)
+    with pytest.raises(ValueError, match="out must be float32"):
+        backward(grad_out, q, k, v, out.half(), lse, None)
+    with pytest.raises(ValueError, match="grad_lse must have the shape"):
+        backward(grad_out, q, k, v, out, lse, lse[:, :1])
+
+
+def test_attention_backward_opcheck():
+    q, k, v, grad_out = make_inputs((1, 4, 2, 12, 10, 16, 16, True, None), torch.float32)
+    torch.library.opcheck(torch.ops.kernels.attention.default, (q, k, v), {"is_causal": True})
+    torch.library.opcheck(torch.ops.kernels.attention_with_lse.default, (q, k, v), {"scale": 0.5})
+    out, lse = torch.ops.kernels.attention_with_lse(q.detach(), k.detach(), v.detach(), is_causal=True)
+    torch.library.opcheck(torch.ops.kernels._attention_backward.default,
+                          (grad_out, q.detach(), k.detach(), v.detach(), out, lse, None, True, None))
+
+
+def test_attention_backward_torch_compile_fullgraph():
+    torch._dynamo.reset()
+
+    @torch.compile(fullgraph=True)
+    def loss(q, k, v):
+        return (torch.ops.kernels.attention(q, k, v, is_causal=True) * 2).sum()
+
+    q, k, v, _ = make_inputs((1, 4, 2, 32, 32, 16, 16, True, None), torch.float32)
+    loss(q, k, v).backward()
+    compiled = [t.grad.clone() for t in (q, k, v)]
+    for t in (q, k, v):
+        t.grad = None
+    (torch.ops.kernels.attention(q, k, v, is_causal=True) * 2).sum().backward()
+    for a, b in zip(compiled, (q.grad, k.grad, v.grad)):
+        torch.testing.assert_close(a, b)
+
+
+class TinyBlock(torch.nn.Module):
+    """Pre-norm attention + MLP: the README's training example, attention swappable."""
+
+    def __init__(self, dim, heads, attention):
+        super().__init__()
+        self.heads, self.attention = heads, attention
+        self.norm1, self.norm2 = torch.nn.LayerNorm(dim), torch.nn.LayerNorm(dim)
+        self.qkv, self.proj = torch.nn.Linear(dim, 3 * dim), torch.nn.Linear(dim, dim)
+        self.mlp = torch.nn.Sequential(torch.nn.Linear(dim, 4 * dim), torch.nn.GELU(), torch.nn.Linear(4 * dim, dim))
+
+    def forward(self, x):
+        batch, seq, dim = x.shape
+        q, k, v = self.qkv(self.norm1(x)).view(batch, seq, 3, self.heads, dim // self.heads).permute(2, 0, 3, 1, 4)
+        x = x + self.proj(self.attention(q, k, v).transpose(1, 2).reshape(batch, seq, dim))
+        return x + self.mlp(self.norm2(x))
+
+
+def test_training_steps_match_sdpa():
+    """A few Adam steps of a tiny causal block on our attention reach the loss torch's SDPA reaches."""
+    from tilekernels.modules import ScaledDotProductAttention
+
+    losses = {}
+    for name, attention in [("ours", ScaledDotProductAttention(is_causal=True)),
+                            ("sdpa", lambda q, k, v: F.scaled_dot_product_attention(q, k, v, is_causal=True))]:
+        torch.manual_seed(0)
+        block = TinyBlock(32, 4, attention)
+        optimizer = torch.optim.Adam(block.parameters(), lr=1e-2)
+        x, target = torch.randn(4, 24, 32), torch.randn(4, 24, 32)
+        for _ in range(10):
+            optimizer.zero_grad()
+            loss = F.mse_loss(block(x), target)
+            loss.backward()
+            optimizer.step()
+        losses[name] = loss.item()
+    assert losses["ours"] < 0.9  # it learned (the first loss is about 1.3)
+    assert abs(losses["ours"] - losses["sdpa"]) <= 1e-4 * losses["sdpa"], losses
