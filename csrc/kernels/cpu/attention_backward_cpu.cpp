@@ -39,6 +39,24 @@ void store_rows(void* base, int64_t heads, int64_t seq, int64_t b, int64_t h, in
   for (int64_t i = 0; i < rows * cols; ++i) store_from_float(base, offset + i, type, static_cast<float>(src[i]));
 }
 
+// A thread's fp32 copies of one query block (Q, dO) and one key block (K, V).
+struct Tiles {
+  std::vector<float> q, grad_out, k, v;
+
+  explicit Tiles(const AttentionBackwardProblem& p)
+      : q(kQueryBlock * p.head_dim), grad_out(kQueryBlock * p.head_dim_v), k(kKeyBlock * p.head_dim),
+        v(kKeyBlock * p.head_dim_v) {}
+
+  void load_queries(const AttentionBackwardProblem& p, int64_t b, int64_t h, int64_t q0, int64_t rows) {
+    load_rows(p.q, p.q_strides, b, h, q0, rows, p.head_dim, p.type, q.data());
+    load_rows(p.grad_out, p.grad_out_strides, b, h, q0, rows, p.head_dim_v, p.type, grad_out.data());
+  }
+  void load_keys(const AttentionBackwardProblem& p, int64_t b, int64_t h_kv, int64_t k0, int64_t keys) {
+    load_rows(p.k, p.k_strides, b, h_kv, k0, keys, p.head_dim, p.type, k.data());
+    load_rows(p.v, p.v_strides, b, h_kv, k0, keys, p.head_dim_v, p.type, v.data());
+  }
+};
+
 float at3(const float* base, const int64_t (&strides)[3], int64_t b, int64_t h, int64_t i) {
   return base[b * strides[0] + h * strides[1] + i * strides[2]];
 }
@@ -72,31 +90,28 @@ int64_t attention_backward_rows_items(const AttentionBackwardProblem& p) { retur
 
 void attention_backward_rows_run(const AttentionBackwardProblem& p, int64_t begin, int64_t end) {
   const int64_t group = p.heads_q / p.heads_kv;
-  std::vector<float> q_block(kQueryBlock * p.head_dim), grad_out_block(kQueryBlock * p.head_dim_v);
-  std::vector<float> k_block(kKeyBlock * p.head_dim), v_block(kKeyBlock * p.head_dim_v);
+  Tiles tiles(p);
   std::vector<double> weight_sum(kQueryBlock), weighted_grad(kQueryBlock);
   for (int64_t item = begin; item < end; ++item) {
     const int64_t b = item / p.heads_q, h = item % p.heads_q;
     for (int64_t q0 = 0; q0 < p.seq_q; q0 += kQueryBlock) {
       const int64_t rows = std::min(kQueryBlock, p.seq_q - q0);
-      load_rows(p.q, p.q_strides, b, h, q0, rows, p.head_dim, p.type, q_block.data());
-      load_rows(p.grad_out, p.grad_out_strides, b, h, q0, rows, p.head_dim_v, p.type, grad_out_block.data());
+      tiles.load_queries(p, b, h, q0, rows);
       std::fill(weight_sum.begin(), weight_sum.end(), 0.0);
       std::fill(weighted_grad.begin(), weighted_grad.end(), 0.0);
       const int64_t key_end = p.causal ? std::min(p.seq_k, q0 + rows) : p.seq_k;
       for (int64_t k0 = 0; k0 < key_end; k0 += kKeyBlock) {
         const int64_t keys = std::min(kKeyBlock, key_end - k0);
-        load_rows(p.k, p.k_strides, b, h / group, k0, keys, p.head_dim, p.type, k_block.data());
-        load_rows(p.v, p.v_strides, b, h / group, k0, keys, p.head_dim_v, p.type, v_block.data());
+        tiles.load_keys(p, b, h / group, k0, keys);
         for (int64_t r = 0; r < rows; ++r) {
           const float lse = at3(p.lse, p.lse_strides, b, h, q0 + r);
           const int64_t visible = visible_keys(p, q0 + r, k0, keys);
           for (int64_t c = 0; c < visible; ++c) {
             // e_ij = exp(s_ij - lse_i): P_ij up to the row's normalization Z_i = sum_j e_ij.
-            const double weight = std::exp(score(p, q_block.data() + r * p.head_dim, k_block.data() + c * p.head_dim) - lse);
+            const double weight = std::exp(score(p, tiles.q.data() + r * p.head_dim, tiles.k.data() + c * p.head_dim) - lse);
             weight_sum[r] += weight;
-            weighted_grad[r] += weight * dot(grad_out_block.data() + r * p.head_dim_v, v_block.data() + c * p.head_dim_v,
-                                             p.head_dim_v);
+            weighted_grad[r] +=
+                weight * dot(tiles.grad_out.data() + r * p.head_dim_v, tiles.v.data() + c * p.head_dim_v, p.head_dim_v);
           }
         }
       }
@@ -120,14 +135,12 @@ int64_t attention_backward_kv_items(const AttentionBackwardProblem& p) {
 void attention_backward_kv_run(const AttentionBackwardProblem& p, int64_t begin, int64_t end) {
   const int64_t group = p.heads_q / p.heads_kv;
   const int64_t k_blocks = ceil_div(p.seq_k, kKeyBlock);
-  std::vector<float> k_block(kKeyBlock * p.head_dim), v_block(kKeyBlock * p.head_dim_v);
+  Tiles tiles(p);
   std::vector<double> grad_k(kKeyBlock * p.head_dim), grad_v(kKeyBlock * p.head_dim_v);
-  std::vector<float> q_block(kQueryBlock * p.head_dim), grad_out_block(kQueryBlock * p.head_dim_v);
   for (int64_t item = begin; item < end; ++item) {
     const int64_t bh = item / k_blocks, b = bh / p.heads_kv, h_kv = bh % p.heads_kv;
     const int64_t k0 = (item % k_blocks) * kKeyBlock, keys = std::min(kKeyBlock, p.seq_k - k0);
-    load_rows(p.k, p.k_strides, b, h_kv, k0, keys, p.head_dim, p.type, k_block.data());
-    load_rows(p.v, p.v_strides, b, h_kv, k0, keys, p.head_dim_v, p.type, v_block.data());
+    tiles.load_keys(p, b, h_kv, k0, keys);
     std::fill(grad_k.begin(), grad_k.end(), 0.0f);
     std::fill(grad_v.begin(), grad_v.end(), 0.0f);
     // Causal: rows before k0 see none of these keys.
@@ -135,14 +148,13 @@ void attention_backward_kv_run(const AttentionBackwardProblem& p, int64_t begin,
     for (int64_t h = h_kv * group; h < (h_kv + 1) * group; ++h) {
       for (int64_t q0 = first_row; q0 < p.seq_q; q0 += kQueryBlock) {
         const int64_t rows = std::min(kQueryBlock, p.seq_q - q0);
-        load_rows(p.q, p.q_strides, b, h, q0, rows, p.head_dim, p.type, q_block.data());
-        load_rows(p.grad_out, p.grad_out_strides, b, h, q0, rows, p.head_dim_v, p.type, grad_out_block.data());
+        tiles.load_queries(p, b, h, q0, rows);
         for (int64_t r = 0; r < rows; ++r) {
           const int64_t i = q0 + r;
-          const float* q_row = q_block.data() + r * p.head_dim;
-          const float* grad_out_row = grad_out_block.data() + r * p.head_dim_v;
+          const float* q_row = tiles.q.data() + r * p.head_dim;
+          const float* grad_out_row = tiles.grad_out.data() + r * p.head_dim_v;
           for_each_visible_key(p, q_row, grad_out_row, p.row_lse[(b * p.heads_q + h) * p.seq_q + i],
-                               p.delta[(b * p.heads_q + h) * p.seq_q + i], k_block.data(), v_block.data(),
+                               p.delta[(b * p.heads_q + h) * p.seq_q + i], tiles.k.data(), tiles.v.data(),
                                visible_keys(p, i, k0, keys), [&](int64_t c, double prob, double grad_score) {
                                  axpy(prob, grad_out_row, grad_v.data() + c * p.head_dim_v, p.head_dim_v);
                                  axpy(p.scale * grad_score, q_row, grad_k.data() + c * p.head_dim, p.head_dim);
@@ -162,29 +174,26 @@ int64_t attention_backward_q_items(const AttentionBackwardProblem& p) {
 void attention_backward_q_run(const AttentionBackwardProblem& p, int64_t begin, int64_t end) {
   const int64_t group = p.heads_q / p.heads_kv;
   const int64_t q_blocks = ceil_div(p.seq_q, kQueryBlock);
-  std::vector<float> q_block(kQueryBlock * p.head_dim), grad_out_block(kQueryBlock * p.head_dim_v);
+  Tiles tiles(p);
   std::vector<double> grad_q(kQueryBlock * p.head_dim);
-  std::vector<float> k_block(kKeyBlock * p.head_dim), v_block(kKeyBlock * p.head_dim_v);
   for (int64_t item = begin; item < end; ++item) {
     const int64_t bh = item / q_blocks, b = bh / p.heads_q, h = bh % p.heads_q, h_kv = h / group;
     const int64_t q0 = (item % q_blocks) * kQueryBlock, rows = std::min(kQueryBlock, p.seq_q - q0);
-    load_rows(p.q, p.q_strides, b, h, q0, rows, p.head_dim, p.type, q_block.data());
-    load_rows(p.grad_out, p.grad_out_strides, b, h, q0, rows, p.head_dim_v, p.type, grad_out_block.data());
+    tiles.load_queries(p, b, h, q0, rows);
     std::fill(grad_q.begin(), grad_q.end(), 0.0f);
     // Causal: the block's last row sees keys up to q0 + rows - 1.
     const int64_t key_end = p.causal ? std::min(p.seq_k, q0 + rows) : p.seq_k;
     for (int64_t k0 = 0; k0 < key_end; k0 += kKeyBlock) {
       const int64_t keys = std::min(kKeyBlock, key_end - k0);
-      load_rows(p.k, p.k_strides, b, h_kv, k0, keys, p.head_dim, p.type, k_block.data());
-      load_rows(p.v, p.v_strides, b, h_kv, k0, keys, p.head_dim_v, p.type, v_block.data());
+      tiles.load_keys(p, b, h_kv, k0, keys);
       for (int64_t r = 0; r < rows; ++r) {
         const int64_t i = q0 + r;
         double* grad_q_row = grad_q.data() + r * p.head_dim;
-        for_each_visible_key(p, q_block.data() + r * p.head_dim, grad_out_block.data() + r * p.head_dim_v,
+        for_each_visible_key(p, tiles.q.data() + r * p.head_dim, tiles.grad_out.data() + r * p.head_dim_v,
                              p.row_lse[(b * p.heads_q + h) * p.seq_q + i], p.delta[(b * p.heads_q + h) * p.seq_q + i],
-                             k_block.data(), v_block.data(), visible_keys(p, i, k0, keys),
+                             tiles.k.data(), tiles.v.data(), visible_keys(p, i, k0, keys),
                              [&](int64_t c, double, double grad_score) {
-                               axpy(p.scale * grad_score, k_block.data() + c * p.head_dim, grad_q_row, p.head_dim);
+                               axpy(p.scale * grad_score, tiles.k.data() + c * p.head_dim, grad_q_row, p.head_dim);
                              });
       }
     }
