@@ -18,4 +18,17 @@ struct AttentionShape {
 // SDPA's rules for [batch, heads, seq, head_dim] inputs; k/v may have fewer heads dividing q's (GQA).
 AttentionShape check_attention_args(const Tensor& q, const Tensor& k, const Tensor& v, std::optional<double> scale);
 
+// Copies the sizes and the scale into a CPU problem struct (forward or backward: same field names).
+template <class Problem>
+void set_sizes(Problem& problem, const AttentionShape& s) {
+  problem.batch = s.batch;
+  problem.heads_q = s.heads_q;
+  problem.heads_kv = s.heads_kv;
+  problem.seq_q = s.seq_q;
+  problem.seq_k = s.seq_k;
+  problem.head_dim = s.head_dim;
+  problem.head_dim_v = s.head_dim_v;
+  problem.scale = s.scale;
+}
+
 }  // namespace tilekernels

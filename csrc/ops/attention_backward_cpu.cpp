@@ -56,13 +56,7 @@ std::tuple<Tensor, Tensor, Tensor> attention_backward_cpu(const Tensor& grad_out
   p.grad_k = grad_k.data_ptr();
   p.grad_v = grad_v.data_ptr();
   p.type = element_type(q.scalar_type());
-  p.batch = s.batch;
-  p.heads_q = s.heads_q;
-  p.heads_kv = s.heads_kv;
-  p.seq_q = s.seq_q;
-  p.seq_k = s.seq_k;
-  p.head_dim = s.head_dim;
-  p.head_dim_v = s.head_dim_v;
+  set_sizes(p, s);
   for (int d = 0; d < 4; ++d) {
     p.q_strides[d] = q.stride(d);
     p.k_strides[d] = k.stride(d);
@@ -73,7 +67,6 @@ std::tuple<Tensor, Tensor, Tensor> attention_backward_cpu(const Tensor& grad_out
     p.lse_strides[d] = lse.stride(d);
     p.grad_lse_strides[d] = grad_lse.has_value() ? grad_lse->stride(d) : 0;
   }
-  p.scale = s.scale;
   p.causal = is_causal;
   // The passes run in order: kv and q read the rows pass's output.
   torch::stable::parallel_for(0, cpu::attention_backward_rows_items(p), 1,

@@ -32,20 +32,13 @@ std::tuple<Tensor, Tensor> attention_with_lse_cpu(const Tensor& q, const Tensor&
   problem.out = out.data_ptr();
   problem.lse = static_cast<float*>(lse.data_ptr());
   problem.type = element_type(q.scalar_type());
-  problem.batch = s.batch;
-  problem.heads_q = s.heads_q;
-  problem.heads_kv = s.heads_kv;
-  problem.seq_q = s.seq_q;
-  problem.seq_k = s.seq_k;
-  problem.head_dim = s.head_dim;
-  problem.head_dim_v = s.head_dim_v;
+  set_sizes(problem, s);
   for (int d = 0; d < 4; ++d) {
     problem.q_strides[d] = q.stride(d);
     problem.k_strides[d] = k.stride(d);
     problem.v_strides[d] = v.stride(d);
     problem.out_strides[d] = out.stride(d);
   }
-  problem.scale = s.scale;
   problem.causal = is_causal;
   torch::stable::parallel_for(0, cpu::attention_cpu_work_items(problem), 1,
                               [&](int64_t begin, int64_t end) { cpu::attention_cpu_run(problem, begin, end); });
