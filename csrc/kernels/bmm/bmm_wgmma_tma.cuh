@@ -79,8 +79,6 @@ struct Kernel {
     else return ptx::wgmma_sw128_mn_desc(b_tile + kk * 2048, kSegmentBytes, 1024);
   }
 
-  // The producer thread: the k tiles of the tile at (m0, n0), the ring's k tiles `it` onwards (stage
-  // it % kStages, once its consumers have released it).
   // Loads B's box at (x, y, item) into `dst`: in a cluster, into every CTA's ring.
   static __device__ __forceinline__ void load_b(uint32_t dst, const TmaOperands& maps, int32_t x, int32_t y,
                                                 int32_t item, uint32_t bar) {
@@ -88,6 +86,8 @@ struct Kernel {
     else ptx::tma_load_3d_multicast(dst, &maps.b, x, y, item, bar, (1u << kCluster) - 1);
   }
 
+  // The producer thread: the k tiles of the tile at (m0, n0), the ring's k tiles `it` onwards (stage
+  // it % kStages, once its consumers have released it); in a cluster, this CTA's share of B (`rank`).
   static __device__ __forceinline__ void produce(const TmaOperands& maps, uint32_t ring, uint32_t full,
                                                  uint32_t empty, int32_t m0, int32_t n0, int32_t a_item,
                                                  int32_t b_item, int k_tiles, uint32_t rank, uint32_t& it) {
@@ -114,8 +114,6 @@ struct Kernel {
     }
   }
 
-  // A consumer warpgroup: its 64 x kBN accumulators of one output tile, from the ring's k tiles `it`
-  // onwards; every stage it read is released when it returns.
   // Releases a stage: one arrival per consumer warp on its empty barrier, in every CTA of the cluster.
   static __device__ __forceinline__ void release(uint32_t empty_bar) {
     if constexpr (kCluster == 1) {
@@ -126,6 +124,8 @@ struct Kernel {
     }
   }
 
+  // A consumer warpgroup: its 64 x kBN accumulators of one output tile, from the ring's k tiles `it`
+  // onwards; every stage it read is released when it returns.
   static __device__ __forceinline__ void consume(float (&acc)[kBN / 2], uint32_t ring, uint32_t full, uint32_t empty,
                                                  int consumer, int k_tiles, uint32_t& it) {
     const bool releases = (threadIdx.x & 31) == 0;  // one arrival per consumer warp
