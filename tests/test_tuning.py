@@ -400,7 +400,8 @@ def test_every_attention_config(dtype, precision):
                 assert_close_to_reference(ours, theirs, reference, atol=atol)
                 torch.testing.assert_close(lse.double(), torch.logsumexp(scores, -1), atol=1e-3, rtol=1e-4)
             checked.add(config["id"])
-    runnable = {c["id"] for c in configs if c["math"] in math_modes and c["compiled"] and c["min_arch"] <= gpu_arch()}
+    runnable = {c["id"] for c in configs
+                if c["math"] in math_modes and c["compiled"] and c["min_arch"] <= gpu_arch() <= c["max_arch"]}
     missing = sorted(configs[i]["name"] for i in runnable - checked)
     assert checked and not missing, f"compiled rows this GPU runs but no test forced: {missing}"
 

@@ -35,33 +35,86 @@ inline constexpr const char* kernel_name(Kernel kernel) {
   return "?";
 }
 
+// Which instructions a row's products use, the arch policy bmm uses too: mma.sync runs on every
+// architecture from the row's min_arch on; Hopper wgmma exists on sm_90a alone (no later target has
+// it), so wgmma rows have min_arch = max_arch = 90 and code only in builds that include sm_90a.
+enum class Engine : int32_t { kMmaSync = 0, kWgmma = 1 };
+
+// kRegister: each warp owns block_q / warps query rows (wgmma: 16, whole warpgroups of 64) and the
+// whole head dimension; K and V stream through a `stages`-deep ring of block_kv-key tiles.
+struct RegisterTiles {
+  int block_q;             // query rows per CTA
+  int block_kv;            // keys per pipeline step
+  int warps;               // warps per CTA
+  int stages;              // pipeline depth
+  bool q_in_regs = false;  // mma.sync: Q's fragments loaded into registers once
+};
+
+// kSplitD and kTwoPhase: the warps form a warps_m x (warps / warps_m) grid (wgmma: warps x 1, each
+// warp 16 rows with every key of S and every column of an O chunk).
+struct SplitTiles {
+  int block_q;        // query rows per CTA
+  int block_kv;       // keys per S = Q K^T block
+  int warps;          // warps per CTA
+  int warps_m;        // warp-grid rows (mma.sync)
+  int stages;         // pipeline depth (slots of a (Q, K) piece pair or a V piece)
+  int d_chunk;        // head-dim columns of Q and K per slot
+  int pv_keys;        // keys of V per slot
+  int o_chunk;        // kTwoPhase: head-dim columns of O per pass (kSplitD: head_dim)
+  int max_seq_k = 0;  // kTwoPhase: the longest seq_k its P row block holds (the binding must filter)
+};
+
+// kKeyBlocks (wgmma, warps = block_q / 16, each warp 16 rows with every key of S and every column
+// of an O chunk).
+struct KeyBlocksTiles {
+  int block_q;   // query rows per CTA (kFlagRows)
+  int block_kv;  // keys per block (P of one block lives in shared memory)
+  int stages;    // pipeline depth
+  int d_chunk;   // head-dim columns of Q and K per slot
+  int o_chunk;   // head-dim columns of O per pass
+  int pv_keys;   // keys of V per slot
+};
+
 struct TileConfig {
   const char* name;
   Kernel kernel;
+  Engine engine;
   MathMode math;
-  int head_dim;   // compiled head dimension; serves every head_dim up to it
-  int block_q;    // query rows per CTA
-  int block_kv;   // keys per S = Q K^T block (kRegister: per pipeline step)
-  int warps;      // warps per CTA
-  int warps_m;    // split kernels: warp-grid rows (kRegister: = warps)
-  int stages;     // shared-memory pipeline depth
-  int d_chunk;    // split kernels: head-dim columns of Q and K per pipeline step (kRegister: head_dim)
-  int o_chunk;    // kTwoPhase: head-dim columns of O per pass (others: head_dim)
-  int pv_keys;    // split kernels: keys of V per pipeline step (kRegister: block_kv)
-  int max_seq_k;  // 0: any seq_k; kTwoPhase: the largest seq_k it can run (the binding must filter)
-  bool q_in_regs; // kRegister: Q fragments loaded into registers once
-  int min_arch;   // lowest SM architecture it may run on (e.g. 80)
-  int smem_bytes; // dynamic shared memory the kernel asks for (exactly)
-  // Hopper wgmma (sm_90a builds, arch 90 only). kRegister: warp w owns rows [16 w, 16 w + 16) and
-  // both products are warpgroup wgmma. kTwoPhase, kKeyBlocks: warp w owns rows [16 w, 16 w + 16) with
-  // all block_kv keys of S (phase 1) and all o_chunk columns of O (phase 2); warps_m is unused.
-  bool wgmma = false;
+  int head_dim;    // compiled head dimension; serves every head_dim up to it
+  // Rank of the row among the rows that can serve the same calls (its head_dim, and its math mode; fp32
+  // "highest" calls see fp16x3 and tf32x3 rows together): the heuristic tries rows from rank 0 up and
+  // takes the first that can run the call and fills the GPU (ties: table order).
+  int preference;
+  int min_arch;    // lowest SM architecture it may run on (e.g. 80)
+  int max_arch;    // highest SM architecture it may run on
+  int smem_bytes;  // dynamic shared memory the kernel asks for (exactly)
+  // The kernel's tiles: `reg` for kRegister, `split` for kSplitD and kTwoPhase, `blocks` for
+  // kKeyBlocks (reading another member is a compile error in constant expressions).
+  union {
+    RegisterTiles reg;
+    SplitTiles split;
+    KeyBlocksTiles blocks;
+  };
 
-  constexpr int threads() const { return 32 * warps; }
-  constexpr bool supports_arch(int arch) const { return min_arch <= arch && (!wgmma || arch == 90); }
-  constexpr int warps_n() const { return warps / warps_m; }
+  constexpr bool is_wgmma() const { return engine == Engine::kWgmma; }
+  constexpr bool supports_arch(int arch) const { return min_arch <= arch && arch <= max_arch; }
+  constexpr int block_q() const {
+    return kernel == Kernel::kRegister ? reg.block_q : kernel == Kernel::kKeyBlocks ? blocks.block_q : split.block_q;
+  }
+  constexpr int warps() const {
+    return kernel == Kernel::kRegister ? reg.warps : kernel == Kernel::kKeyBlocks ? blocks.block_q / 16 : split.warps;
+  }
+  constexpr int threads() const { return 32 * warps(); }
+  constexpr int block_kv() const {
+    return kernel == Kernel::kRegister ? reg.block_kv : kernel == Kernel::kKeyBlocks ? blocks.block_kv : split.block_kv;
+  }
+  constexpr int stages() const {
+    return kernel == Kernel::kRegister ? reg.stages : kernel == Kernel::kKeyBlocks ? blocks.stages : split.stages;
+  }
+  // 0: any seq_k.
+  constexpr int max_seq_k() const { return kernel == Kernel::kTwoPhase ? split.max_seq_k : 0; }
   // Whether this configuration can run a problem with these sizes (head_dim and the device aside).
-  constexpr bool supports_seq_k(int64_t seq_k) const { return max_seq_k == 0 || seq_k <= max_seq_k; }
+  constexpr bool supports_seq_k(int64_t seq_k) const { return max_seq_k() == 0 || seq_k <= max_seq_k(); }
 };
 
 namespace config_detail {
@@ -109,31 +162,56 @@ inline constexpr int two_phase_smem(MathMode math, int bq, int bkv, int warps, i
          4 * (reduction_rows * bq + (max_seq_k / bkv) * bq + bq);
 }
 
-inline constexpr TileConfig reg(const char* name, MathMode math, int d, int bq, int bkv, int warps, int stages,
-                                bool q_in_regs, int min_arch) {
-  return {name, Kernel::kRegister, math, d, bq, bkv, warps, warps, stages, d, d, bkv, 0, q_in_regs, min_arch,
-          register_smem(math, d, bq, bkv, stages)};
+inline constexpr int kAnyArch = 1000;
+
+inline constexpr TileConfig row(const char* name, Kernel kernel, Engine engine, MathMode math, int d, int preference,
+                                int min_arch, int smem_bytes) {
+  const bool wgmma = engine == Engine::kWgmma;
+  return {name, kernel, engine, math, d, preference, wgmma ? 90 : min_arch, wgmma ? 90 : kAnyArch, smem_bytes, {}};
 }
 
-// kRegister on Hopper wgmma (fwd_register_wgmma.cuh): one warpgroup per 64 query rows.
-inline constexpr TileConfig reg_wgmma(const char* name, MathMode math, int d, int bq, int bkv, int stages) {
-  TileConfig c = reg(name, math, d, bq, bkv, bq / 16, stages, false, 90);
-  c.wgmma = true;
+// kRegister with mma.sync (fwd_register.cuh).
+inline constexpr TileConfig reg(const char* name, MathMode math, int d, int preference, int min_arch,
+                                RegisterTiles t) {
+  TileConfig c = row(name, Kernel::kRegister, Engine::kMmaSync, math, d, preference, min_arch,
+                     register_smem(math, d, t.block_q, t.block_kv, t.stages));
+  c.reg = t;
   return c;
 }
 
-inline constexpr TileConfig split_d(const char* name, MathMode math, int d, int bq, int bkv, int warps, int warps_m,
-                                    int stages, int dk, int pv_keys, int min_arch) {
-  return {name, Kernel::kSplitD, math, d, bq, bkv, warps, warps_m, stages, dk, d, pv_keys, 0, false, min_arch,
-          split_d_smem(math, d, bq, bkv, warps, warps_m, stages, dk, pv_keys)};
+// kRegister on Hopper wgmma (fwd_register_wgmma.cuh): one warpgroup per 64 query rows.
+inline constexpr TileConfig reg_wgmma(const char* name, MathMode math, int d, int preference, RegisterTiles t) {
+  TileConfig c = row(name, Kernel::kRegister, Engine::kWgmma, math, d, preference, 90,
+                     register_smem(math, d, t.block_q, t.block_kv, t.stages));
+  c.reg = t;
+  return c;
 }
 
-inline constexpr TileConfig two_phase(const char* name, MathMode math, int d, int bq, int bkv, int warps,
-                                      int warps_m, int stages, int dk, int o_chunk, int pv_keys, int max_seq_k,
-                                      int min_arch) {
-  return {name,    Kernel::kTwoPhase, math, d, bq, bkv, warps, warps_m, stages, dk, o_chunk, pv_keys, max_seq_k,
-          false,   min_arch,
-          two_phase_smem(math, bq, bkv, warps, warps_m, stages, dk, o_chunk, pv_keys, max_seq_k)};
+// kSplitD: O chunks are the whole head dim.
+inline constexpr TileConfig split_d(const char* name, MathMode math, int d, int preference, int min_arch, SplitTiles t) {
+  t.o_chunk = d;
+  TileConfig c = row(name, Kernel::kSplitD, Engine::kMmaSync, math, d, preference, min_arch,
+                     split_d_smem(math, d, t.block_q, t.block_kv, t.warps, t.warps_m, t.stages, t.d_chunk, t.pv_keys));
+  c.split = t;
+  return c;
+}
+
+inline constexpr TileConfig two_phase(const char* name, MathMode math, int d, int preference, int min_arch,
+                                      SplitTiles t) {
+  TileConfig c = row(name, Kernel::kTwoPhase, Engine::kMmaSync, math, d, preference, min_arch,
+                     two_phase_smem(math, t.block_q, t.block_kv, t.warps, t.warps_m, t.stages, t.d_chunk, t.o_chunk,
+                                    t.pv_keys, t.max_seq_k));
+  c.split = t;
+  return c;
+}
+
+// kTwoPhase on Hopper wgmma (two_phase_wgmma.cuh): the warp grid is warps x 1.
+inline constexpr TileConfig two_phase_wgmma(const char* name, MathMode math, int d, int preference, SplitTiles t) {
+  TileConfig c = row(name, Kernel::kTwoPhase, Engine::kWgmma, math, d, preference, 90,
+                     two_phase_smem(math, t.block_q, t.block_kv, t.warps, t.warps_m, t.stages, t.d_chunk, t.o_chunk,
+                                    t.pv_keys, t.max_seq_k, true));
+  c.split = t;
+  return c;
 }
 
 // kKeyBlocks: slots of fp32 (Q, K) pieces or V pieces, P [bq][bkv] fp32, row reduction [bq] floats.
@@ -141,20 +219,10 @@ inline constexpr int key_blocks_smem(int bq, int bkv, int stages, int dk, int o_
   return stages * max_int(4 * (bq + bkv) * dk, 4 * pv_keys * o_chunk) + 4 * bq * bkv + 4 * bq;
 }
 
-inline constexpr TileConfig key_blocks_wgmma(const char* name, MathMode math, int d, int bq, int bkv, int stages,
-                                             int dk, int o_chunk, int pv_keys) {
-  TileConfig c{name, Kernel::kKeyBlocks, math, d, bq, bkv, bq / 16, bq / 16, stages, dk, o_chunk, pv_keys, 0,
-               false, 90, key_blocks_smem(bq, bkv, stages, dk, o_chunk, pv_keys)};
-  c.wgmma = true;
-  return c;
-}
-
-inline constexpr TileConfig two_phase_wgmma(const char* name, MathMode math, int d, int bq, int bkv, int warps,
-                                            int warps_m, int stages, int dk, int o_chunk, int pv_keys,
-                                            int max_seq_k) {
-  TileConfig c = two_phase(name, math, d, bq, bkv, warps, warps_m, stages, dk, o_chunk, pv_keys, max_seq_k, 90);
-  c.wgmma = true;
-  c.smem_bytes = two_phase_smem(math, bq, bkv, warps, warps_m, stages, dk, o_chunk, pv_keys, max_seq_k, true);
+inline constexpr TileConfig key_blocks_wgmma(const char* name, MathMode math, int d, int preference, KeyBlocksTiles t) {
+  TileConfig c = row(name, Kernel::kKeyBlocks, Engine::kWgmma, math, d, preference, 90,
+                     key_blocks_smem(t.block_q, t.block_kv, t.stages, t.d_chunk, t.o_chunk, t.pv_keys));
+  c.blocks = t;
   return c;
 }
 
@@ -165,63 +233,102 @@ inline constexpr int kSmemLimitSm89 = 101376;
 inline constexpr int kSmemLimitSm90 = 232448;
 
 // Rows are grouped by (math, head_dim): every group has at least one row with max_seq_k == 0 and
-// min_arch <= 89 (runs anywhere), which fits kSmemLimitSm89. Within a group, rows are in order of
-// preference: the heuristic takes the first that can run the call and fills the GPU (H100-only rows
-// first, so sm_89 skips them). Buckets a row is meant to win are noted.
+// min_arch <= 89 (runs anywhere), which fits kSmemLimitSm89. Each row states its rank in its group
+// (`preference`): the heuristic takes the best-ranked row that can run the call and fills the GPU
+// (Hopper-only rows rank first, so sm_89 skips them). A row's index is its id; buckets a row is meant
+// to win are noted.
 // clang-format off
 inline constexpr TileConfig kTileConfigs[] = {
 #define TK_HALF_CONFIGS(P, M)                                                                                      \
-    /* register on wgmma (H100 only; first in the d128 / d256 groups): name  math d  bq  bkv st */            \
-    config_detail::reg_wgmma(P "_d128_wgmma_q128_kv128_s3", M, 128, 128, 128, 3), /* d128c, long8k_c */           \
-    config_detail::reg_wgmma(P "_d128_wgmma_q192_kv64_s2",  M, 128, 192, 64,  2), /* d128 */                      \
-    config_detail::reg_wgmma(P "_d128_wgmma_q128_kv128_s2", M, 128, 128, 128, 2),                                 \
-    config_detail::reg_wgmma(P "_d128_wgmma_q128_kv64_s2",  M, 128, 128, 64,  2),                                 \
-    config_detail::reg_wgmma(P "_d256_wgmma_q128_kv64_s2",  M, 256, 128, 64,  2), /* d256 */                      \
-    /* register:  name                       math d    bq   bkv w  st qreg arch */                                  \
-    config_detail::reg(P "_d64_q128_kv64_w4_s2",  M, 64,  128, 64, 4, 2, true,  80), /* d64 */                     \
-    config_detail::reg(P "_d64_q256_kv64_w8_s2",  M, 64,  256, 64, 8, 2, true,  80), /* d64: K/V shared by 8 */    \
+    /* register on wgmma (H100 only): name, math, head dim, rank, tiles */                                        \
+    config_detail::reg_wgmma(P "_d128_wgmma_q128_kv128_s3", M, 128, 0,                                            \
+                             {.block_q = 128, .block_kv = 128, .warps = 8,  .stages = 3}), /* d128c, long8k_c */   \
+    config_detail::reg_wgmma(P "_d128_wgmma_q192_kv64_s2",  M, 128, 1,                                            \
+                             {.block_q = 192, .block_kv = 64,  .warps = 12, .stages = 2}), /* d128 */             \
+    config_detail::reg_wgmma(P "_d128_wgmma_q128_kv128_s2", M, 128, 2,                                            \
+                             {.block_q = 128, .block_kv = 128, .warps = 8,  .stages = 2}),                        \
+    config_detail::reg_wgmma(P "_d128_wgmma_q128_kv64_s2",  M, 128, 3,                                            \
+                             {.block_q = 128, .block_kv = 64,  .warps = 8,  .stages = 2}),                        \
+    config_detail::reg_wgmma(P "_d256_wgmma_q128_kv64_s2",  M, 256, 0,                                            \
+                             {.block_q = 128, .block_kv = 64,  .warps = 8,  .stages = 2}), /* d256 */             \
+    /* register (mma.sync): name, math, head dim, rank, min arch, tiles */                                        \
+    config_detail::reg(P "_d64_q128_kv64_w4_s2",  M, 64,  0, 80,                                                   \
+                       {.block_q = 128, .block_kv = 64, .warps = 4, .stages = 2, .q_in_regs = true}), /* d64 */    \
+    config_detail::reg(P "_d64_q256_kv64_w8_s2",  M, 64,  1, 80,                                                   \
+                       {.block_q = 256, .block_kv = 64, .warps = 8, .stages = 2, .q_in_regs = true}), /* d64: K/V shared by 8 */ \
     /* d64 on wgmma: short products next to the softmax (one exponential per 128 multiply-adds); slower */   \
-    config_detail::reg_wgmma(P "_d64_wgmma_q128_kv128_s2",  M, 64,  128, 128, 2),                                 \
-    config_detail::reg_wgmma(P "_d64_wgmma_q128_kv64_s3",   M, 64,  128, 64,  3),                                 \
-    config_detail::reg_wgmma(P "_d64_wgmma_q192_kv64_s3",   M, 64,  192, 64,  3),                                 \
-    config_detail::reg(P "_d80_q128_kv64_w4_s2",  M, 80,  128, 64, 4, 2, false, 80),                               \
-    config_detail::reg(P "_d96_q128_kv64_w4_s2",  M, 96,  128, 64, 4, 2, false, 80),                               \
-    config_detail::reg(P "_d128_q128_kv64_w4_s2", M, 128, 128, 64, 4, 2, false, 80), /* d128 (FA2's tile) */    \
-    config_detail::reg(P "_d128_q128_kv32_w4_s2", M, 128, 128, 32, 4, 2, false, 80), /* d128: shorter S tiles */   \
-    config_detail::reg(P "_d128_q128_kv64_w8_s2", M, 128, 128, 64, 8, 2, true,  80), /* d128: 16 rows a warp */    \
-    config_detail::reg(P "_d128_q256_kv32_w8_s2", M, 128, 256, 32, 8, 2, false, 80), /* d128: K/V shared by 8 */   \
-    config_detail::reg(P "_d160_q128_kv32_w8_s2", M, 160, 128, 32, 8, 2, true,  80),                               \
-    config_detail::reg(P "_d192_q128_kv32_w8_s2", M, 192, 128, 32, 8, 2, false, 80),                               \
-    config_detail::reg(P "_d256_q128_kv64_w8_s2", M, 256, 128, 64, 8, 2, false, 90), /* d256 on H100 */            \
-    config_detail::reg(P "_d256_q64_kv32_w4_s2",  M, 256, 64,  32, 4, 2, false, 80),                               \
-    /* two_phase (seq_k <= 512, preferred there): name math d bq bkv w wm st dk oc pvk maxk arch; the wgmma   */ \
-    /* rows (both products on Hopper wgmma, H100 only; kb97) come first, with 4 stages (smaller reduction).  */ \
-    config_detail::two_phase_wgmma(P "_d512_2p_wgmma_q128_s4", M, 512, 128, 256, 8, 2, 4, 32, 256, 32, 512),       \
-    config_detail::two_phase(P "_d512_2p_q128_k512",  M, 512,  128, 256, 8, 2, 3, 32, 256, 32, 512, 90),           \
-    config_detail::two_phase(P "_d512_2p_q64_k512",   M, 512,  64,  128, 8, 2, 2, 32, 256, 32, 512, 80),           \
-    config_detail::two_phase_wgmma(P "_d1024_2p_wgmma_q128_s4", M, 1024, 128, 256, 8, 2, 4, 32, 256, 32, 512),     \
-    config_detail::two_phase(P "_d1024_2p_q128_k512", M, 1024, 128, 256, 8, 2, 3, 32, 256, 32, 512, 90),           \
-    config_detail::two_phase(P "_d1024_2p_q64_k512",  M, 1024, 64,  128, 8, 2, 2, 32, 256, 32, 512, 80),           \
-    /* split_d:      name                           math d     bq  bkv  w  wm st dk  pvk arch */                    \
-    config_detail::split_d(P "_d512_splitd_q64_w8",   M, 512,  64, 64,  8, 2, 3, 64, 16, 80),                      \
-    config_detail::split_d(P "_d1024_splitd_q32_w8",  M, 1024, 32, 128, 8, 1, 2, 64, 16, 80)
+    config_detail::reg_wgmma(P "_d64_wgmma_q128_kv128_s2",  M, 64,  2,                                            \
+                             {.block_q = 128, .block_kv = 128, .warps = 8,  .stages = 2}),                        \
+    config_detail::reg_wgmma(P "_d64_wgmma_q128_kv64_s3",   M, 64,  3,                                            \
+                             {.block_q = 128, .block_kv = 64,  .warps = 8,  .stages = 3}),                        \
+    config_detail::reg_wgmma(P "_d64_wgmma_q192_kv64_s3",   M, 64,  4,                                            \
+                             {.block_q = 192, .block_kv = 64,  .warps = 12, .stages = 3}),                        \
+    config_detail::reg(P "_d80_q128_kv64_w4_s2",  M, 80,  0, 80, {.block_q = 128, .block_kv = 64, .warps = 4, .stages = 2}), \
+    config_detail::reg(P "_d96_q128_kv64_w4_s2",  M, 96,  0, 80, {.block_q = 128, .block_kv = 64, .warps = 4, .stages = 2}), \
+    config_detail::reg(P "_d128_q128_kv64_w4_s2", M, 128, 4, 80,                                                   \
+                       {.block_q = 128, .block_kv = 64, .warps = 4, .stages = 2}), /* d128 (FA2's tile) */         \
+    config_detail::reg(P "_d128_q128_kv32_w4_s2", M, 128, 5, 80,                                                   \
+                       {.block_q = 128, .block_kv = 32, .warps = 4, .stages = 2}), /* d128: shorter S tiles */     \
+    config_detail::reg(P "_d128_q128_kv64_w8_s2", M, 128, 6, 80,                                                   \
+                       {.block_q = 128, .block_kv = 64, .warps = 8, .stages = 2, .q_in_regs = true}), /* d128: 16 rows a warp */ \
+    config_detail::reg(P "_d128_q256_kv32_w8_s2", M, 128, 7, 80,                                                   \
+                       {.block_q = 256, .block_kv = 32, .warps = 8, .stages = 2}), /* d128: K/V shared by 8 */     \
+    config_detail::reg(P "_d160_q128_kv32_w8_s2", M, 160, 0, 80,                                                   \
+                       {.block_q = 128, .block_kv = 32, .warps = 8, .stages = 2, .q_in_regs = true}),             \
+    config_detail::reg(P "_d192_q128_kv32_w8_s2", M, 192, 0, 80, {.block_q = 128, .block_kv = 32, .warps = 8, .stages = 2}), \
+    config_detail::reg(P "_d256_q128_kv64_w8_s2", M, 256, 1, 90,                                                   \
+                       {.block_q = 128, .block_kv = 64, .warps = 8, .stages = 2}), /* d256 on H100 */              \
+    config_detail::reg(P "_d256_q64_kv32_w4_s2",  M, 256, 2, 80, {.block_q = 64, .block_kv = 32, .warps = 4, .stages = 2}), \
+    /* two_phase (seq_k <= 512, ranked before split_d there); the wgmma rows (both products on Hopper    */       \
+    /* wgmma; kb97) rank first, with 4 stages (smaller reduction).                                        */       \
+    config_detail::two_phase_wgmma(P "_d512_2p_wgmma_q128_s4", M, 512, 0,                                         \
+        {.block_q = 128, .block_kv = 256, .warps = 8, .warps_m = 2, .stages = 4, .d_chunk = 32, .pv_keys = 32,     \
+         .o_chunk = 256, .max_seq_k = 512}),                                                                        \
+    config_detail::two_phase(P "_d512_2p_q128_k512",  M, 512, 1, 90,                                              \
+        {.block_q = 128, .block_kv = 256, .warps = 8, .warps_m = 2, .stages = 3, .d_chunk = 32, .pv_keys = 32,     \
+         .o_chunk = 256, .max_seq_k = 512}),                                                                        \
+    config_detail::two_phase(P "_d512_2p_q64_k512",   M, 512, 2, 80,                                              \
+        {.block_q = 64, .block_kv = 128, .warps = 8, .warps_m = 2, .stages = 2, .d_chunk = 32, .pv_keys = 32,      \
+         .o_chunk = 256, .max_seq_k = 512}),                                                                        \
+    config_detail::two_phase_wgmma(P "_d1024_2p_wgmma_q128_s4", M, 1024, 0,                                       \
+        {.block_q = 128, .block_kv = 256, .warps = 8, .warps_m = 2, .stages = 4, .d_chunk = 32, .pv_keys = 32,     \
+         .o_chunk = 256, .max_seq_k = 512}),                                                                        \
+    config_detail::two_phase(P "_d1024_2p_q128_k512", M, 1024, 1, 90,                                             \
+        {.block_q = 128, .block_kv = 256, .warps = 8, .warps_m = 2, .stages = 3, .d_chunk = 32, .pv_keys = 32,     \
+         .o_chunk = 256, .max_seq_k = 512}),                                                                        \
+    config_detail::two_phase(P "_d1024_2p_q64_k512",  M, 1024, 2, 80,                                             \
+        {.block_q = 64, .block_kv = 128, .warps = 8, .warps_m = 2, .stages = 2, .d_chunk = 32, .pv_keys = 32,      \
+         .o_chunk = 256, .max_seq_k = 512}),                                                                        \
+    /* split_d: name, math, head dim, rank, min arch, tiles */                                                    \
+    config_detail::split_d(P "_d512_splitd_q64_w8",   M, 512,  3, 80,                                             \
+        {.block_q = 64, .block_kv = 64,  .warps = 8, .warps_m = 2, .stages = 3, .d_chunk = 64, .pv_keys = 16}),    \
+    config_detail::split_d(P "_d1024_splitd_q32_w8",  M, 1024, 3, 80,                                             \
+        {.block_q = 32, .block_kv = 128, .warps = 8, .warps_m = 1, .stages = 2, .d_chunk = 64, .pv_keys = 16})
 
+// fp32 "highest" calls see these rows (as tf32x3) beside the fp16x3 ones, which rank first (0) at d512 /
+// d1024; the ranks below 1 there are shared with tf32.
 #define TK_FP32_CONFIGS(P, M)                                                                                      \
-    /* split_d:      name                           math d     bq  bkv  w  wm st dk  pvk arch */                    \
-    config_detail::split_d(P "_d128_splitd_q64_w2x2", M, 128,  64, 64,  4, 2, 3, 32, 16, 80), /* d128, d64 */     \
-    config_detail::split_d(P "_d128_splitd_q64_w4",   M, 128,  64, 64,  4, 4, 3, 32, 16, 80),                      \
-    config_detail::split_d(P "_d256_splitd_q64_w8",   M, 256,  64, 64,  8, 4, 3, 32, 16, 80),                      \
-    config_detail::split_d(P "_d512_splitd_q32_w8",   M, 512,  32, 128, 8, 1, 3, 32, 8,  80),                      \
-    /* two_phase:      name                        math d     bq  bkv  w  wm st dk  oc   pvk maxk arch */           \
-    config_detail::two_phase(P "_d1024_2p_q64_k512",  M, 1024, 64, 256, 8, 2, 2, 32, 256, 32, 512, 90), /* kb97 */ \
-    config_detail::split_d(P "_d1024_splitd_q16_w8",  M, 1024, 16, 128, 8, 1, 2, 32, 8,  80)
+    config_detail::split_d(P "_d128_splitd_q64_w2x2", M, 128,  0, 80,                                             \
+        {.block_q = 64, .block_kv = 64,  .warps = 4, .warps_m = 2, .stages = 3, .d_chunk = 32, .pv_keys = 16}), /* d128, d64 */ \
+    config_detail::split_d(P "_d128_splitd_q64_w4",   M, 128,  1, 80,                                             \
+        {.block_q = 64, .block_kv = 64,  .warps = 4, .warps_m = 4, .stages = 3, .d_chunk = 32, .pv_keys = 16}),    \
+    config_detail::split_d(P "_d256_splitd_q64_w8",   M, 256,  0, 80,                                             \
+        {.block_q = 64, .block_kv = 64,  .warps = 8, .warps_m = 4, .stages = 3, .d_chunk = 32, .pv_keys = 16}),    \
+    config_detail::split_d(P "_d512_splitd_q32_w8",   M, 512,  1, 80,                                             \
+        {.block_q = 32, .block_kv = 128, .warps = 8, .warps_m = 1, .stages = 3, .d_chunk = 32, .pv_keys = 8}),     \
+    config_detail::two_phase(P "_d1024_2p_q64_k512",  M, 1024, 1, 90,                                             \
+        {.block_q = 64, .block_kv = 256, .warps = 8, .warps_m = 2, .stages = 2, .d_chunk = 32, .pv_keys = 32,      \
+         .o_chunk = 256, .max_seq_k = 512}), /* kb97 */                                                             \
+    config_detail::split_d(P "_d1024_splitd_q16_w8",  M, 1024, 2, 80,                                             \
+        {.block_q = 16, .block_kv = 128, .warps = 8, .warps_m = 1, .stages = 2, .d_chunk = 32, .pv_keys = 8})
 
 // 3xFP16 (H100 only): first in the fp32 d512 / d1024 groups, so the heuristic prefers them there. Any
 // seq_k; tiles whose values leave fp16's range rerun on the exact (tf32x3) row (exact_fallback).
 #define TK_FP16X3_CONFIGS(P, M)                                                                                    \
-    /* key_blocks:            name                            math d     bq   bkv  st dk  oc   pvk */             \
-    config_detail::key_blocks_wgmma(P "_d512_blocks_wgmma_q128",  M, 512,  128, 256, 2, 32, 256, 32),             \
-    config_detail::key_blocks_wgmma(P "_d1024_blocks_wgmma_q128", M, 1024, 128, 256, 2, 32, 256, 32) /* kb97 */
+    config_detail::key_blocks_wgmma(P "_d512_blocks_wgmma_q128",  M, 512,  0,                                     \
+        {.block_q = 128, .block_kv = 256, .stages = 2, .d_chunk = 32, .o_chunk = 256, .pv_keys = 32}),             \
+    config_detail::key_blocks_wgmma(P "_d1024_blocks_wgmma_q128", M, 1024, 0,                                     \
+        {.block_q = 128, .block_kv = 256, .stages = 2, .d_chunk = 32, .o_chunk = 256, .pv_keys = 32}) /* kb97 */
 
     TK_HALF_CONFIGS("fp16", MathMode::kFp16),
     TK_HALF_CONFIGS("bf16", MathMode::kBf16),
@@ -259,7 +366,7 @@ inline constexpr bool fits_its_arch(const TileConfig& c) {
 // Some row of (math, head_dim) runs on every supported GPU and for every seq_k.
 inline constexpr bool has_universal_row(MathMode math, int head_dim) {
   for (const TileConfig& c : kTileConfigs) {
-    if (c.math == math && c.head_dim == head_dim && c.min_arch <= 89 && c.max_seq_k == 0 &&
+    if (c.math == math && c.head_dim == head_dim && c.min_arch <= 89 && c.max_seq_k() == 0 &&
         c.smem_bytes <= kSmemLimitSm89) {
       return true;
     }
@@ -271,8 +378,8 @@ inline constexpr bool has_universal_row(MathMode math, int head_dim) {
 inline constexpr bool has_exact_fallback(int id) {
   const int any_seq_k = exact_fallback(id, int64_t{1} << 40);
   const int short_seq_k = exact_fallback(id, 1);
-  return kTileConfigs[id].block_q == kFlagRows && any_seq_k >= 0 && short_seq_k >= 0 &&
-         kFlagRows % kTileConfigs[any_seq_k].block_q == 0 && kFlagRows % kTileConfigs[short_seq_k].block_q == 0;
+  return kTileConfigs[id].block_q() == kFlagRows && any_seq_k >= 0 && short_seq_k >= 0 &&
+         kFlagRows % kTileConfigs[any_seq_k].block_q() == 0 && kFlagRows % kTileConfigs[short_seq_k].block_q() == 0;
 }
 
 // fp16x3 rows are Hopper accelerators of fp32 "highest": elsewhere the kTf32x3 rows serve it.

@@ -1,6 +1,8 @@
 #pragma once
 // First-call choice of an attention configuration: the smallest compiled head dim that serves the
-// call, then the table's preferred row of that group that gives every SM work. Torch-free.
+// call, then the best-ranked row (TileConfig::preference) of that group that gives every SM work.
+// Torch-free.
+#include <algorithm>
 #include <cstdint>
 #include <string>
 #include <vector>
@@ -13,19 +15,23 @@ namespace tilekernels::attention {
 
 inline int choose_config(const Params& p, const DeviceSpec& device, const std::vector<int>& candidates,
                          std::string* reason) {
-  // Candidates come in table order, which ranks the rows of each (math, head_dim) group.
   int smallest_dim = 0;
   for (int id : candidates) {
     const int d = kTileConfigs[id].head_dim;
     if (smallest_dim == 0 || d < smallest_dim) smallest_dim = d;
   }
+  std::vector<int> ranked;
+  for (int id : candidates) {
+    if (kTileConfigs[id].head_dim == smallest_dim) ranked.push_back(id);
+  }
+  std::stable_sort(ranked.begin(), ranked.end(),
+                   [](int a, int b) { return kTileConfigs[a].preference < kTileConfigs[b].preference; });
   int best = -1;
   int64_t best_ctas = 0;
-  for (int id : candidates) {
+  for (int id : ranked) {
     const TileConfig& c = kTileConfigs[id];
-    if (c.head_dim != smallest_dim) continue;
-    const int64_t ctas = p.batch * p.heads_q * ((p.seq_q + c.block_q - 1) / c.block_q);
-    if (ctas >= device.sm_count) {  // the first row that fills the GPU
+    const int64_t ctas = p.batch * p.heads_q * ((p.seq_q + c.block_q() - 1) / c.block_q());
+    if (ctas >= device.sm_count) {  // the best-ranked row that fills the GPU
       best = id;
       best_ctas = ctas;
       break;
@@ -37,7 +43,7 @@ inline int choose_config(const Params& p, const DeviceSpec& device, const std::v
   }
   if (reason && best >= 0) {
     *reason = "heuristic: head dim " + std::to_string(smallest_dim) + " group, " +
-              (best_ctas >= device.sm_count ? "first row in table order that fills the GPU (" : "the row with the most CTAs (") +
+              (best_ctas >= device.sm_count ? "best-ranked row that fills the GPU (" : "the row with the most CTAs (") +
               std::to_string(best_ctas) + " CTAs over " + std::to_string(device.sm_count) + " SMs)";
   }
   return best;

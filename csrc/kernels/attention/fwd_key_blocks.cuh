@@ -44,14 +44,14 @@ struct KeyBlocksShape {
   static constexpr TileConfig kCfg = kTileConfigs[kConfig];
   using T = float;
   static constexpr int kD = kCfg.head_dim;
-  static constexpr int kBQ = kCfg.block_q;
-  static constexpr int kBKV = kCfg.block_kv;
+  static constexpr int kBQ = kCfg.blocks.block_q;
+  static constexpr int kBKV = kCfg.blocks.block_kv;
   static constexpr int kThreads = kCfg.threads();
-  static constexpr int kWarps = kCfg.warps;
-  static constexpr int kStages = kCfg.stages;
-  static constexpr int kDK = kCfg.d_chunk;
-  static constexpr int kDO = kCfg.o_chunk;
-  static constexpr int kKB = kCfg.pv_keys;
+  static constexpr int kWarps = kCfg.warps();
+  static constexpr int kStages = kCfg.blocks.stages;
+  static constexpr int kDK = kCfg.blocks.d_chunk;
+  static constexpr int kDO = kCfg.blocks.o_chunk;
+  static constexpr int kKB = kCfg.blocks.pv_keys;
   // The split kernels' shape names for a warps x 1 grid (softmax_block, finish_rows, store_rows).
   static constexpr int kWM = kWarps, kWN = 1, kRS = 16, kMS = 1;
   static constexpr int kNS = kBKV, kNTS = kBKV / 8, kCO = kDO, kNTO = kDO / 8;
@@ -78,7 +78,7 @@ struct KeyBlocksShape {
   // units are disjoint): more loads in flight against fewer registers.
   static constexpr int kSplitBatch = 2;
 
-  static_assert(kCfg.kernel == Kernel::kKeyBlocks && kCfg.wgmma && kCfg.math == MathMode::kFp16x3,
+  static_assert(kCfg.kernel == Kernel::kKeyBlocks && kCfg.is_wgmma() && kCfg.math == MathMode::kFp16x3,
                 "not a kKeyBlocks row");
   static_assert(kSmemBytes == kCfg.smem_bytes, "attention_configs.h disagrees with the kernel's layout");
   static_assert(kWarps * 16 == kBQ && kWarps % 4 == 0, "one warp per 16 query rows, whole warpgroups");

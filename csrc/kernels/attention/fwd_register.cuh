@@ -26,12 +26,12 @@ struct RegisterKernel {
   using T = typename Op::Elem;
 
   static constexpr int kD = kCfg.head_dim;
-  static constexpr int kBQ = kCfg.block_q;
-  static constexpr int kBKV = kCfg.block_kv;
-  static constexpr int kWarps = kCfg.warps;
+  static constexpr int kBQ = kCfg.reg.block_q;
+  static constexpr int kBKV = kCfg.reg.block_kv;
+  static constexpr int kWarps = kCfg.reg.warps;
   static constexpr int kThreads = kCfg.threads();
-  static constexpr int kStages = kCfg.stages;
-  static constexpr bool kQInRegs = kCfg.q_in_regs;
+  static constexpr int kStages = kCfg.reg.stages;
+  static constexpr bool kQInRegs = kCfg.reg.q_in_regs;
   static constexpr int kMT = kBQ / (16 * kWarps);  // m16 tiles per warp
   static constexpr int kNT = kBKV / 8;             // n8 tiles of S per warp
   static constexpr int kDT = kD / 8;               // n8 tiles of O per warp

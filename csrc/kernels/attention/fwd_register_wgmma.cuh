@@ -35,10 +35,10 @@ struct RegisterWgmmaKernel {
   static constexpr bool kBf16 = kCfg.math == MathMode::kBf16;
 
   static constexpr int kD = kCfg.head_dim;
-  static constexpr int kBQ = kCfg.block_q;
-  static constexpr int kBKV = kCfg.block_kv;
+  static constexpr int kBQ = kCfg.reg.block_q;
+  static constexpr int kBKV = kCfg.reg.block_kv;
   static constexpr int kThreads = kCfg.threads();
-  static constexpr int kStages = kCfg.stages;
+  static constexpr int kStages = kCfg.reg.stages;
   static constexpr int kNT = kBKV / 8;  // n8 tiles of S per warp
   static constexpr int kDT = kD / 8;    // n8 tiles of O per warp
   static constexpr int kKS = kD / 16;   // k16 steps of Q K^T
@@ -48,9 +48,9 @@ struct RegisterWgmmaKernel {
   using KVL = TileLayout<kBKV, kD, 2, Access::kSegments128>;
   static constexpr int kSmemBytes = QL::kBytes + 2 * kStages * KVL::kBytes;
 
-  static_assert(kCfg.kernel == Kernel::kRegister && kCfg.wgmma, "not a kRegister wgmma configuration");
+  static_assert(kCfg.kernel == Kernel::kRegister && kCfg.is_wgmma(), "not a kRegister wgmma configuration");
   static_assert(Op::kK == 16, "16-bit math modes only");
-  static_assert(kBQ == 16 * kCfg.warps && kCfg.warps % 4 == 0, "one warp per 16 query rows, whole warpgroups");
+  static_assert(kBQ == 16 * kCfg.reg.warps && kCfg.reg.warps % 4 == 0, "one warp per 16 query rows, whole warpgroups");
   static_assert(kBKV == 64 || kBKV == 128 || kBKV == 256, "S is one m64n64 / n128 / n256 wgmma per k16 step");
   static_assert(kD == 64 || kD == 128 || kD == 256, "O is one m64n64 / n128 / n256 wgmma per k16 step");
   static_assert(QL::kBytes % 1024 == 0 && KVL::kBytes % 1024 == 0, "tiles keep the 1024-byte swizzle alignment");

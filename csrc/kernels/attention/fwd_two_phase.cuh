@@ -24,7 +24,7 @@
 namespace tilekernels::attention::detail {
 
 // The warp grid of the products: the row's warps_m x warps_n (mma.sync), or wgmma's warps x 1.
-template <int kConfig, bool kWgmma = kTileConfigs[kConfig].wgmma>
+template <int kConfig, bool kWgmma = kTileConfigs[kConfig].is_wgmma()>
 struct ProductShape {
   using type = SplitShape<kConfig>;
 };
@@ -38,7 +38,7 @@ struct TwoPhaseKernel {
   using S = typename ProductShape<kConfig>::type;  // the shape both phases work in
   using Op = typename S::Op;
   using T = typename S::T;
-  static constexpr bool kWgmma = S::kCfg.wgmma;
+  static constexpr bool kWgmma = S::kCfg.is_wgmma();
   static constexpr int kMaxBlocks = S::kPCols / S::kBKV;
   static constexpr int kBlockMaxOffset = S::kRedOffset + 4 * S::kWN * S::kBQ;  // float [kMaxBlocks][kBQ]
   static constexpr int kFinalMaxOffset = kBlockMaxOffset + 4 * kMaxBlocks * S::kBQ;  // float [kBQ]
@@ -202,7 +202,7 @@ struct TwoPhaseKernel {
 
 template <int kConfig>
 __global__ void __launch_bounds__(TwoPhaseKernel<kConfig>::kThreads, 1) two_phase_fwd_kernel(const KernelArgs args) {
-  if constexpr (kTileConfigs[kConfig].wgmma) {
+  if constexpr (kTileConfigs[kConfig].is_wgmma()) {
 #if defined(__CUDA_ARCH_FEAT_SM90_ALL)
     TwoPhaseKernel<kConfig>::run(args);
 #endif

@@ -24,7 +24,7 @@ namespace tilekernels::attention::detail {
 template <int kConfig>
 constexpr auto kernel_function() {
   constexpr Kernel kind = kTileConfigs[kConfig].kernel;
-  if constexpr (kind == Kernel::kRegister && kTileConfigs[kConfig].wgmma) {
+  if constexpr (kind == Kernel::kRegister && kTileConfigs[kConfig].is_wgmma()) {
     return &register_wgmma_fwd_kernel<kConfig>;
   } else if constexpr (kind == Kernel::kRegister) {
     return &register_fwd_kernel<kConfig>;
@@ -106,7 +106,7 @@ cudaError_t launch_config(const Params& p, cudaStream_t stream) {
   if (p.tile_flags == nullptr && (p.redo_flagged || kCfg.math == MathMode::kFp16x3)) return cudaErrorInvalidValue;
   if (p.redo_flagged && kCfg.math == MathMode::kFp16x3) return cudaErrorInvalidValue;
 
-  const TileMap map = make_tile_map(p, kCfg.block_q);
+  const TileMap map = make_tile_map(p, kCfg.block_q());
   const int64_t num_blocks = map.num_bh * map.num_q_tiles;
   if (num_blocks > INT_MAX) return cudaErrorInvalidConfiguration;
   cudaError_t err = ensure_smem_limit<kConfig>();
@@ -128,7 +128,7 @@ cudaError_t launch_config(const Params& p, cudaStream_t stream) {
 template <int kConfig, MathMode kMath, int kHeadDim>
 void register_if_matching() {
   if constexpr (kTileConfigs[kConfig].math == kMath && kTileConfigs[kConfig].head_dim == kHeadDim &&
-                (kBuiltForSm90a || !kTileConfigs[kConfig].wgmma)) {
+                (kBuiltForSm90a || !kTileConfigs[kConfig].is_wgmma())) {
     Registry::instance().add(kConfig, kDefaultVariant, &launch_config<kConfig>);
   }
 }

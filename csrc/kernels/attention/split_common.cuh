@@ -30,16 +30,16 @@ struct SplitShape {
   using T = typename Op::Elem;
 
   static constexpr int kD = kCfg.head_dim;
-  static constexpr int kBQ = kCfg.block_q;
-  static constexpr int kBKV = kCfg.block_kv;
+  static constexpr int kBQ = kCfg.split.block_q;
+  static constexpr int kBKV = kCfg.split.block_kv;
   static constexpr int kThreads = kCfg.threads();
-  static constexpr int kWM = kCfg.warps_m;
-  static constexpr int kWN = kCfg.warps_n();
-  static constexpr int kStages = kCfg.stages;
-  static constexpr int kDK = kCfg.d_chunk;
-  static constexpr int kDO = kCfg.o_chunk;
-  static constexpr int kKB = kCfg.pv_keys;
-  static constexpr int kPCols = kCfg.kernel == Kernel::kTwoPhase ? kCfg.max_seq_k : kBKV;  // P columns
+  static constexpr int kWM = kCfg.split.warps_m;
+  static constexpr int kWN = kCfg.split.warps / kCfg.split.warps_m;
+  static constexpr int kStages = kCfg.split.stages;
+  static constexpr int kDK = kCfg.split.d_chunk;
+  static constexpr int kDO = kCfg.split.o_chunk;
+  static constexpr int kKB = kCfg.split.pv_keys;
+  static constexpr int kPCols = kCfg.kernel == Kernel::kTwoPhase ? kCfg.split.max_seq_k : kBKV;  // P columns
 
   static constexpr int kRS = kBQ / kWM;   // rows per warp
   static constexpr int kMS = kRS / 16;    // m16 tiles per warp
@@ -52,7 +52,7 @@ struct SplitShape {
   using QL = TileLayout<kBQ, kDK, kE, Op::kAccessA>;
   using KL = TileLayout<kBKV, kDK, kE, Op::kAccessNK>;
   // wgmma rows read V as an MN-major shared-memory operand, the others with ldmatrix.trans.
-  using VL = TileLayout<kKB, kDO, kE, kCfg.wgmma ? Access::kSegments128 : Op::kAccessKN>;
+  using VL = TileLayout<kKB, kDO, kE, kCfg.is_wgmma() ? Access::kSegments128 : Op::kAccessKN>;
   using PL = TileLayout<kBQ, kPCols, kE, Op::kAccessA>;
   static constexpr int kSlotBytes =
       QL::kBytes + KL::kBytes > VL::kBytes ? QL::kBytes + KL::kBytes : VL::kBytes;
@@ -63,7 +63,7 @@ struct SplitShape {
                     ScoreOp::kAccessNK == Op::kAccessNK,
                 "the score operand reads the same Q and K tiles");
   static_assert(kCfg.kernel == Kernel::kSplitD || kCfg.kernel == Kernel::kTwoPhase, "not a split configuration");
-  static_assert(kCfg.warps % kWM == 0 && kBQ % kWM == 0 && kRS % 16 == 0, "warp rows must be whole m16 tiles");
+  static_assert(kCfg.split.warps % kWM == 0 && kBQ % kWM == 0 && kRS % 16 == 0, "warp rows must be whole m16 tiles");
   static_assert(kBKV % kWN == 0 && kNTS % 2 == 0, "each warp needs an even number of S n8 tiles");
   static_assert(kDO % kWN == 0 && kNTO % 2 == 0, "each warp needs an even number of O n8 tiles");
   static_assert(kDK % Op::kK == 0 && kKB % Op::kK == 0, "pipeline pieces must be whole mma k steps");

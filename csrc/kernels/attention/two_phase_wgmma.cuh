@@ -24,7 +24,7 @@ namespace tilekernels::attention::detail {
 template <int kConfig>
 struct WgmmaShape : SplitShape<kConfig> {
   using Base = SplitShape<kConfig>;
-  static constexpr int kWM = Base::kCfg.warps;
+  static constexpr int kWM = Base::kCfg.split.warps;
   static constexpr int kWN = 1;
   static constexpr int kRS = 16;
   static constexpr int kMS = 1;
@@ -34,7 +34,7 @@ struct WgmmaShape : SplitShape<kConfig> {
   static constexpr int kNTO = Base::kDO / 8;
   static constexpr bool kBf16 = Base::kCfg.math == MathMode::kBf16;
 
-  static_assert(Base::kCfg.wgmma && Base::kCfg.kernel == Kernel::kTwoPhase, "not a wgmma row");
+  static_assert(Base::kCfg.is_wgmma() && Base::kCfg.kernel == Kernel::kTwoPhase, "not a wgmma row");
   static_assert(kWM * 16 == Base::kBQ && kWM % 4 == 0, "one warp per 16 query rows, whole warpgroups");
   static_assert(Base::kE == 2 && Base::kBKV == 256 && Base::kDK == 32 && Base::kDO == 256 && Base::kKB % 16 == 0,
                 "m64n256k16 wgmma: 64-byte (32-column) 16-bit K rows, 256-column O chunks");
