@@ -76,8 +76,10 @@ Plan plan_call(const PreparedCall& call, ScalarType dtype, const DeviceSpec& dev
   const std::vector<MathMode> maths = allowed_maths(dtype, call.precision);
   for (int id = 0; id < attention::kNumTileConfigs; ++id) {
     const attention::TileConfig& c = attention::kTileConfigs[id];
+    KernelResources resources;
     if (allows(maths, c.math) && c.head_dim >= p.head_dim && c.supports_seq_k(p.seq_k) &&
-        c.supports_arch(device.arch) && c.smem_bytes <= device.max_smem_per_block && attention::is_compiled(id) &&
+        c.supports_arch(device.arch) && attention::compiled_resources(id, &resources) &&
+        resources.smem_bytes <= device.max_smem_per_block &&
         (c.math != MathMode::kFp16x3 || attention::is_compiled(attention::exact_fallback(id, p.seq_k)))) {
       plan.candidates.push_back(id);
     }

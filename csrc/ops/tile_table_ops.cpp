@@ -35,6 +35,18 @@ std::vector<std::string> compiled_bmm_layouts(int id) {
   return layouts;
 }
 
+// The shared memory a compiled attention row's kernel asks for (from the registry), as JSON: null for
+// rows this build did not compile.
+std::string attention_smem_json(int id) {
+#ifdef TILEKERNELS_WITH_CUDA
+  KernelResources resources;
+  if (attention::compiled_resources(id, &resources)) return std::to_string(resources.smem_bytes);
+#else
+  (void)id;
+#endif
+  return "null";
+}
+
 bool attention_compiled(int id) {
 #ifdef TILEKERNELS_WITH_CUDA
   return attention::is_compiled(id);
@@ -100,7 +112,7 @@ std::string attention_table() {
                        .add("min_arch", c.min_arch)
                        .add("max_arch", c.max_arch)
                        .add("threads", c.threads())
-                       .add("smem_bytes", c.smem_bytes)
+                       .raw("smem_bytes", attention_smem_json(id))
                        .add("compiled", attention_compiled(id))
                        .str());
   }

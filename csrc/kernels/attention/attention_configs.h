@@ -87,7 +87,6 @@ struct TileConfig {
   int preference;
   int min_arch;    // lowest SM architecture it may run on (e.g. 80)
   int max_arch;    // highest SM architecture it may run on
-  int smem_bytes;  // dynamic shared memory the kernel asks for (exactly)
   // The kernel's tiles: `reg` for kRegister, `split` for kSplitD and kTwoPhase, `blocks` for
   // kKeyBlocks (reading another member is a compile error in constant expressions).
   union {
@@ -119,70 +118,25 @@ struct TileConfig {
 
 namespace config_detail {
 
-// Shared-memory rows are whole 16-byte chunks. 16-bit tiles read with ldmatrix XOR-swizzle rows of a
-// multiple of 8 chunks (or 2 / 4 chunks) and pad other widths to an odd chunk count; 32-bit tiles are
-// only used with rows of a multiple of 8 chunks. smem_layout.cuh implements the same rule.
-inline constexpr int row_stride_chunks(int chunks, int elem_bytes) {
-  if (elem_bytes != 2) return chunks;
-  if (chunks % 8 == 0 || chunks == 4 || chunks == 2 || chunks == 1) return chunks;
-  return chunks % 2 == 1 ? chunks : chunks + 1;
-}
-
-inline constexpr int tile_bytes(int rows, int cols, int elem_bytes) {
-  return rows * row_stride_chunks(cols * elem_bytes / 16, elem_bytes) * 16;
-}
-
-inline constexpr int max_int(int a, int b) { return a > b ? a : b; }
-
-inline constexpr int register_smem(MathMode math, int d, int bq, int bkv, int stages) {
-  const int e = math_mode_element_bytes(math);
-  return tile_bytes(bq, d, e) + 2 * stages * tile_bytes(bkv, d, e);
-}
-
-// One pipeline slot holds either a (Q, K) d_chunk pair or a pv_keys x v_cols piece of V.
-inline constexpr int split_slot(MathMode math, int bq, int bkv, int dk, int pv_keys, int v_cols) {
-  const int e = math_mode_element_bytes(math);
-  return max_int(tile_bytes(bq, dk, e) + tile_bytes(bkv, dk, e), tile_bytes(pv_keys, v_cols, e));
-}
-
-// slots, P [bq][bkv], cross-warp row reduction [warps_n][bq] floats.
-inline constexpr int split_d_smem(MathMode math, int d, int bq, int bkv, int warps, int warps_m, int stages,
-                                  int dk, int pv_keys) {
-  const int e = math_mode_element_bytes(math);
-  return stages * split_slot(math, bq, bkv, dk, pv_keys, d) + tile_bytes(bq, bkv, e) + 4 * (warps / warps_m) * bq;
-}
-
-// slots, P [bq][max_seq_k], row reduction [warps_n][bq], per-block row maxima [max_seq_k / bkv][bq],
-// final row maxima [bq] (floats). On wgmma the row reduction is [1][bq]: each warp owns whole rows.
-inline constexpr int two_phase_smem(MathMode math, int bq, int bkv, int warps, int warps_m, int stages, int dk,
-                                    int o_chunk, int pv_keys, int max_seq_k, bool wgmma = false) {
-  const int e = math_mode_element_bytes(math);
-  const int reduction_rows = wgmma ? 1 : warps / warps_m;
-  return stages * split_slot(math, bq, bkv, dk, pv_keys, o_chunk) + tile_bytes(bq, max_seq_k, e) +
-         4 * (reduction_rows * bq + (max_seq_k / bkv) * bq + bq);
-}
-
 inline constexpr int kAnyArch = 1000;
 
 inline constexpr TileConfig row(const char* name, Kernel kernel, Engine engine, MathMode math, int d, int preference,
-                                int min_arch, int smem_bytes) {
+                                int min_arch) {
   const bool wgmma = engine == Engine::kWgmma;
-  return {name, kernel, engine, math, d, preference, wgmma ? 90 : min_arch, wgmma ? 90 : kAnyArch, smem_bytes, {}};
+  return {name, kernel, engine, math, d, preference, wgmma ? 90 : min_arch, wgmma ? 90 : kAnyArch, {}};
 }
 
 // kRegister with mma.sync (fwd_register.cuh).
 inline constexpr TileConfig reg(const char* name, MathMode math, int d, int preference, int min_arch,
                                 RegisterTiles t) {
-  TileConfig c = row(name, Kernel::kRegister, Engine::kMmaSync, math, d, preference, min_arch,
-                     register_smem(math, d, t.block_q, t.block_kv, t.stages));
+  TileConfig c = row(name, Kernel::kRegister, Engine::kMmaSync, math, d, preference, min_arch);
   c.reg = t;
   return c;
 }
 
 // kRegister on Hopper wgmma (fwd_register_wgmma.cuh): one warpgroup per 64 query rows.
 inline constexpr TileConfig reg_wgmma(const char* name, MathMode math, int d, int preference, RegisterTiles t) {
-  TileConfig c = row(name, Kernel::kRegister, Engine::kWgmma, math, d, preference, 90,
-                     register_smem(math, d, t.block_q, t.block_kv, t.stages));
+  TileConfig c = row(name, Kernel::kRegister, Engine::kWgmma, math, d, preference, 90);
   c.reg = t;
   return c;
 }
@@ -190,50 +144,40 @@ inline constexpr TileConfig reg_wgmma(const char* name, MathMode math, int d, in
 // kSplitD: O chunks are the whole head dim.
 inline constexpr TileConfig split_d(const char* name, MathMode math, int d, int preference, int min_arch, SplitTiles t) {
   t.o_chunk = d;
-  TileConfig c = row(name, Kernel::kSplitD, Engine::kMmaSync, math, d, preference, min_arch,
-                     split_d_smem(math, d, t.block_q, t.block_kv, t.warps, t.warps_m, t.stages, t.d_chunk, t.pv_keys));
+  TileConfig c = row(name, Kernel::kSplitD, Engine::kMmaSync, math, d, preference, min_arch);
   c.split = t;
   return c;
 }
 
 inline constexpr TileConfig two_phase(const char* name, MathMode math, int d, int preference, int min_arch,
                                       SplitTiles t) {
-  TileConfig c = row(name, Kernel::kTwoPhase, Engine::kMmaSync, math, d, preference, min_arch,
-                     two_phase_smem(math, t.block_q, t.block_kv, t.warps, t.warps_m, t.stages, t.d_chunk, t.o_chunk,
-                                    t.pv_keys, t.max_seq_k));
+  TileConfig c = row(name, Kernel::kTwoPhase, Engine::kMmaSync, math, d, preference, min_arch);
   c.split = t;
   return c;
 }
 
 // kTwoPhase on Hopper wgmma (two_phase_wgmma.cuh): the warp grid is warps x 1.
 inline constexpr TileConfig two_phase_wgmma(const char* name, MathMode math, int d, int preference, SplitTiles t) {
-  TileConfig c = row(name, Kernel::kTwoPhase, Engine::kWgmma, math, d, preference, 90,
-                     two_phase_smem(math, t.block_q, t.block_kv, t.warps, t.warps_m, t.stages, t.d_chunk, t.o_chunk,
-                                    t.pv_keys, t.max_seq_k, true));
+  TileConfig c = row(name, Kernel::kTwoPhase, Engine::kWgmma, math, d, preference, 90);
   c.split = t;
   return c;
 }
 
-// kKeyBlocks: slots of fp32 (Q, K) pieces or V pieces, P [bq][bkv] fp32, row reduction [bq] floats.
-inline constexpr int key_blocks_smem(int bq, int bkv, int stages, int dk, int o_chunk, int pv_keys) {
-  return stages * max_int(4 * (bq + bkv) * dk, 4 * pv_keys * o_chunk) + 4 * bq * bkv + 4 * bq;
-}
-
 inline constexpr TileConfig key_blocks_wgmma(const char* name, MathMode math, int d, int preference, KeyBlocksTiles t) {
-  TileConfig c = row(name, Kernel::kKeyBlocks, Engine::kWgmma, math, d, preference, 90,
-                     key_blocks_smem(t.block_q, t.block_kv, t.stages, t.d_chunk, t.o_chunk, t.pv_keys));
+  TileConfig c = row(name, Kernel::kKeyBlocks, Engine::kWgmma, math, d, preference, 90);
   c.blocks = t;
   return c;
 }
 
 }  // namespace config_detail
 
-// Shared memory one block may use: RTX 4090 (sm_89) 99 KB, H100 (sm_90) 227 KB.
+// Shared memory one block may use: RTX 4090 (sm_89) 99 KB, H100 (sm_90) 227 KB. A row's kernel must fit
+// its min_arch's (instance.cuh checks the layout each kernel computes for itself).
 inline constexpr int kSmemLimitSm89 = 101376;
 inline constexpr int kSmemLimitSm90 = 232448;
 
 // Rows are grouped by (math, head_dim): every group has at least one row with max_seq_k == 0 and
-// min_arch <= 89 (runs anywhere), which fits kSmemLimitSm89. Each row states its rank in its group
+// min_arch <= 89 (runs anywhere). Each row states its rank in its group
 // (`preference`): the heuristic takes the best-ranked row that can run the call and fills the GPU
 // (Hopper-only rows rank first, so sm_89 skips them). A row's index is its id; buckets a row is meant
 // to win are noted.
@@ -359,17 +303,11 @@ inline constexpr int exact_fallback(int id, int64_t seq_k) {
 
 namespace config_detail {
 
-inline constexpr bool fits_its_arch(const TileConfig& c) {
-  return c.smem_bytes <= (c.min_arch <= 89 ? kSmemLimitSm89 : kSmemLimitSm90);
-}
-
-// Some row of (math, head_dim) runs on every supported GPU and for every seq_k.
+// Some row of (math, head_dim) runs on every supported GPU and for every seq_k (its kernel's shared
+// memory fits its min_arch: instance.cuh checks each compiled row).
 inline constexpr bool has_universal_row(MathMode math, int head_dim) {
   for (const TileConfig& c : kTileConfigs) {
-    if (c.math == math && c.head_dim == head_dim && c.min_arch <= 89 && c.max_seq_k() == 0 &&
-        c.smem_bytes <= kSmemLimitSm89) {
-      return true;
-    }
+    if (c.math == math && c.head_dim == head_dim && c.min_arch <= 89 && c.max_seq_k() == 0) return true;
   }
   return false;
 }
@@ -386,7 +324,6 @@ inline constexpr bool has_exact_fallback(int id) {
 inline constexpr bool table_is_consistent() {
   for (int i = 0; i < kNumTileConfigs; ++i) {
     const TileConfig& c = kTileConfigs[i];
-    if (!fits_its_arch(c)) return false;
     if (c.math == MathMode::kFp16x3 ? !has_exact_fallback(i) : !has_universal_row(c.math, c.head_dim)) return false;
   }
   return true;
@@ -395,7 +332,7 @@ inline constexpr bool table_is_consistent() {
 }  // namespace config_detail
 
 static_assert(config_detail::table_is_consistent(),
-              "a configuration exceeds its architecture's shared memory, a (math, head_dim) group has no row "
-              "that runs on sm_89 for any seq_k, or an fp16x3 row has no exact fallback");
+              "a (math, head_dim) group has no row that runs on sm_89 for any seq_k, or an fp16x3 row has no exact "
+              "fallback");
 
 }  // namespace tilekernels::attention

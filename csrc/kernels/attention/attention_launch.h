@@ -22,4 +22,9 @@ inline cudaError_t launch(const Params& params, int config, cudaStream_t stream)
 
 inline bool is_compiled(int config) { return Registry::instance().find(config, kDefaultVariant) != nullptr; }
 
+// Threads and shared memory of a compiled configuration, from its kernel's layout; false if not compiled.
+inline bool compiled_resources(int config, KernelResources* out) {
+  return Registry::instance().resources(config, kDefaultVariant, out);
+}
+
 }  // namespace tilekernels::attention

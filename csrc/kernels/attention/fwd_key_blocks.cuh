@@ -80,7 +80,6 @@ struct KeyBlocksShape {
 
   static_assert(kCfg.kernel == Kernel::kKeyBlocks && kCfg.is_wgmma() && kCfg.math == MathMode::kFp16x3,
                 "not a kKeyBlocks row");
-  static_assert(kSmemBytes == kCfg.smem_bytes, "attention_configs.h disagrees with the kernel's layout");
   static_assert(kWarps * 16 == kBQ && kWarps % 4 == 0, "one warp per 16 query rows, whole warpgroups");
   static_assert(kBKV == 256 && kDO == 256 && kDK == 32 && kKB % 16 == 0, "m64n256k16 products, 32-column pieces");
   static_assert(kD % kDO == 0, "O chunks tile the head dimension");
@@ -295,6 +294,7 @@ template <int kConfig>
 struct KeyBlocksKernel {
   using S = KeyBlocksShape<kConfig>;
   static constexpr int kThreads = S::kThreads;
+  static constexpr int kSmemBytes = S::kSmemBytes;
 
   __device__ __forceinline__ static void run(const KernelArgs& args) {
     // 1024-byte aligned: wgmma's swizzles see absolute address bits.

@@ -47,7 +47,6 @@ struct RegisterKernel {
   static_assert(kBQ % (16 * kWarps) == 0 && kMT >= 1, "block_q must be a multiple of 16 * warps");
   static_assert(kBKV % 16 == 0 && kD % 16 == 0, "block_kv and head_dim must be multiples of 16");
   static_assert(kStages >= 2, "the ring needs at least two stages");
-  static_assert(kSmemBytes == kCfg.smem_bytes, "attention_configs.h disagrees with the kernel's layout");
 
   __device__ __forceinline__ static void run(const KernelArgs& args) {
     extern __shared__ __align__(128) unsigned char smem[];

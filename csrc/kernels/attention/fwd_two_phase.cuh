@@ -45,7 +45,6 @@ struct TwoPhaseKernel {
   static constexpr int kSmemBytes = kFinalMaxOffset + 4 * S::kBQ;
   static constexpr int kThreads = S::kThreads;
   static_assert(S::kCfg.kernel == Kernel::kTwoPhase, "not a kTwoPhase configuration");
-  static_assert(kSmemBytes == S::kCfg.smem_bytes, "attention_configs.h disagrees with the kernel's layout");
 
   // Phase 1: S block by block, each block's softmax into P, the block maxima, the final row maxima,
   // and 1 / l (and lse) of the rows this thread owns.

@@ -210,7 +210,8 @@ cudaError_t launch_instance(const Params& user_params, cudaStream_t stream) {
 template <int kConfig, MathMode kMath, bool kAKMajor, bool kBKMajor>
 void register_if_math() {
   if constexpr (kTileConfigs[kConfig].math == kMath && supports_layout(kTileConfigs[kConfig], kAKMajor, kBKMajor))
-    Registry::instance().add(kConfig, layout_variant(kAKMajor, kBKMajor), &launch_instance<kConfig, kAKMajor, kBKMajor>);
+    Registry::instance().add(kConfig, layout_variant(kAKMajor, kBKMajor), &launch_instance<kConfig, kAKMajor, kBKMajor>,
+                             KernelResources{kTileConfigs[kConfig].threads(), kTileConfigs[kConfig].smem_bytes()});
 }
 
 template <MathMode kMath, bool kAKMajor, bool kBKMajor, int... kConfigs>
