@@ -120,53 +120,43 @@ namespace config_detail {
 
 inline constexpr int kAnyArch = 1000;
 
+// A row of `kernel` on `engine` with these tiles (the union member of the kernel's kind).
 inline constexpr TileConfig row(const char* name, Kernel kernel, Engine engine, MathMode math, int d, int preference,
                                 int min_arch) {
   const bool wgmma = engine == Engine::kWgmma;
   return {name, kernel, engine, math, d, preference, wgmma ? 90 : min_arch, wgmma ? 90 : kAnyArch, {}};
 }
+inline constexpr TileConfig with_tiles(TileConfig c, RegisterTiles t) { return c.reg = t, c; }
+inline constexpr TileConfig with_tiles(TileConfig c, SplitTiles t) { return c.split = t, c; }
+inline constexpr TileConfig with_tiles(TileConfig c, KeyBlocksTiles t) { return c.blocks = t, c; }
 
-// kRegister with mma.sync (fwd_register.cuh).
+// kRegister with mma.sync (fwd_register.cuh), and on Hopper wgmma (fwd_register_wgmma.cuh: one
+// warpgroup per 64 query rows).
 inline constexpr TileConfig reg(const char* name, MathMode math, int d, int preference, int min_arch,
                                 RegisterTiles t) {
-  TileConfig c = row(name, Kernel::kRegister, Engine::kMmaSync, math, d, preference, min_arch);
-  c.reg = t;
-  return c;
+  return with_tiles(row(name, Kernel::kRegister, Engine::kMmaSync, math, d, preference, min_arch), t);
 }
-
-// kRegister on Hopper wgmma (fwd_register_wgmma.cuh): one warpgroup per 64 query rows.
 inline constexpr TileConfig reg_wgmma(const char* name, MathMode math, int d, int preference, RegisterTiles t) {
-  TileConfig c = row(name, Kernel::kRegister, Engine::kWgmma, math, d, preference, 90);
-  c.reg = t;
-  return c;
+  return with_tiles(row(name, Kernel::kRegister, Engine::kWgmma, math, d, preference, 90), t);
 }
 
 // kSplitD: O chunks are the whole head dim.
 inline constexpr TileConfig split_d(const char* name, MathMode math, int d, int preference, int min_arch, SplitTiles t) {
   t.o_chunk = d;
-  TileConfig c = row(name, Kernel::kSplitD, Engine::kMmaSync, math, d, preference, min_arch);
-  c.split = t;
-  return c;
+  return with_tiles(row(name, Kernel::kSplitD, Engine::kMmaSync, math, d, preference, min_arch), t);
 }
 
+// kTwoPhase with mma.sync, and on Hopper wgmma (two_phase_wgmma.cuh: the warp grid is warps x 1).
 inline constexpr TileConfig two_phase(const char* name, MathMode math, int d, int preference, int min_arch,
                                       SplitTiles t) {
-  TileConfig c = row(name, Kernel::kTwoPhase, Engine::kMmaSync, math, d, preference, min_arch);
-  c.split = t;
-  return c;
+  return with_tiles(row(name, Kernel::kTwoPhase, Engine::kMmaSync, math, d, preference, min_arch), t);
 }
-
-// kTwoPhase on Hopper wgmma (two_phase_wgmma.cuh): the warp grid is warps x 1.
 inline constexpr TileConfig two_phase_wgmma(const char* name, MathMode math, int d, int preference, SplitTiles t) {
-  TileConfig c = row(name, Kernel::kTwoPhase, Engine::kWgmma, math, d, preference, 90);
-  c.split = t;
-  return c;
+  return with_tiles(row(name, Kernel::kTwoPhase, Engine::kWgmma, math, d, preference, 90), t);
 }
 
 inline constexpr TileConfig key_blocks_wgmma(const char* name, MathMode math, int d, int preference, KeyBlocksTiles t) {
-  TileConfig c = row(name, Kernel::kKeyBlocks, Engine::kWgmma, math, d, preference, 90);
-  c.blocks = t;
-  return c;
+  return with_tiles(row(name, Kernel::kKeyBlocks, Engine::kWgmma, math, d, preference, 90), t);
 }
 
 }  // namespace config_detail

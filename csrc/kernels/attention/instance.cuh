@@ -6,6 +6,7 @@
 
 #include <climits>
 #include <cstdint>
+#include <type_traits>
 #include <utility>
 
 #include "kernels/attention/attention_configs.h"
@@ -21,39 +22,34 @@
 
 namespace tilekernels::attention::detail {
 
-// The kernel struct of a configuration (its layout: kThreads, kSmemBytes) and its entry point.
-template <int kConfig, Kernel kKind = kTileConfigs[kConfig].kernel, bool kWgmma = kTileConfigs[kConfig].is_wgmma()>
-struct KernelOf;
 template <int kConfig>
-struct KernelOf<kConfig, Kernel::kRegister, false> {
-  using type = RegisterKernel<kConfig>;
-  static constexpr auto kEntry = &register_fwd_kernel<kConfig>;
-};
-template <int kConfig>
-struct KernelOf<kConfig, Kernel::kRegister, true> {
-  using type = RegisterWgmmaKernel<kConfig>;
-  static constexpr auto kEntry = &register_wgmma_fwd_kernel<kConfig>;
-};
-template <int kConfig, bool kWgmma>
-struct KernelOf<kConfig, Kernel::kSplitD, kWgmma> {
-  using type = SplitDKernel<kConfig>;
-  static constexpr auto kEntry = &split_d_fwd_kernel<kConfig>;
-};
-template <int kConfig, bool kWgmma>
-struct KernelOf<kConfig, Kernel::kTwoPhase, kWgmma> {
-  using type = TwoPhaseKernel<kConfig>;
-  static constexpr auto kEntry = &two_phase_fwd_kernel<kConfig>;
-};
-template <int kConfig, bool kWgmma>
-struct KernelOf<kConfig, Kernel::kKeyBlocks, kWgmma> {
-  using type = KeyBlocksKernel<kConfig>;
-  static constexpr auto kEntry = &key_blocks_fwd_kernel<kConfig>;
-};
+constexpr auto kernel_function() {
+  constexpr Kernel kind = kTileConfigs[kConfig].kernel;
+  if constexpr (kind == Kernel::kRegister && kTileConfigs[kConfig].is_wgmma()) {
+    return &register_wgmma_fwd_kernel<kConfig>;
+  } else if constexpr (kind == Kernel::kRegister) {
+    return &register_fwd_kernel<kConfig>;
+  } else if constexpr (kind == Kernel::kSplitD) {
+    return &split_d_fwd_kernel<kConfig>;
+  } else if constexpr (kind == Kernel::kKeyBlocks) {
+    return &key_blocks_fwd_kernel<kConfig>;
+  } else {
+    return &two_phase_fwd_kernel<kConfig>;
+  }
+}
+
+// The kernel struct of a configuration: its layout (kThreads, kSmemBytes).
+template <int kConfig, Kernel kKind = kTileConfigs[kConfig].kernel>
+using KernelOf = std::conditional_t<
+    kKind == Kernel::kRegister,
+    std::conditional_t<kTileConfigs[kConfig].is_wgmma(), RegisterWgmmaKernel<kConfig>, RegisterKernel<kConfig>>,
+    std::conditional_t<kKind == Kernel::kSplitD, SplitDKernel<kConfig>,
+                       std::conditional_t<kKind == Kernel::kTwoPhase, TwoPhaseKernel<kConfig>, KeyBlocksKernel<kConfig>>>>;
 
 // What the configuration's kernel needs, from its own layout (the registry hands it to the planner).
 template <int kConfig>
 constexpr KernelResources kernel_resources() {
-  using K = typename KernelOf<kConfig>::type;
+  using K = KernelOf<kConfig>;
   static_assert(K::kThreads == kTileConfigs[kConfig].threads(), "the kernel's CTA is not its row's");
   static_assert(K::kSmemBytes <= (kTileConfigs[kConfig].min_arch <= 89 ? kSmemLimitSm89 : kSmemLimitSm90),
                 "the kernel needs more shared memory than its row's min_arch offers");
@@ -63,7 +59,7 @@ constexpr KernelResources kernel_resources() {
 // Raises the kernel's dynamic shared-memory limit once per device (the attribute is per device).
 template <int kConfig>
 cudaError_t ensure_smem_limit() {
-  return allow_dynamic_smem<KernelOf<kConfig>::kEntry>(kernel_resources<kConfig>().smem_bytes);
+  return allow_dynamic_smem<kernel_function<kConfig>()>(kernel_resources<kConfig>().smem_bytes);
 }
 
 // The current device's L2 bytes, 0 when unknown (not fatal: the launch only loses its L2-aware
@@ -137,7 +133,7 @@ cudaError_t launch_config(const Params& p, cudaStream_t stream) {
 
   const KernelArgs args{p, map, p.scale * kLog2e};
   constexpr KernelResources kResources = kernel_resources<kConfig>();
-  KernelOf<kConfig>::kEntry<<<static_cast<unsigned>(num_blocks), kResources.threads, kResources.smem_bytes, stream>>>(
+  kernel_function<kConfig>()<<<static_cast<unsigned>(num_blocks), kResources.threads, kResources.smem_bytes, stream>>>(
       args);
   err = cudaGetLastError();
   if (err != cudaSuccess || kCfg.math != MathMode::kFp16x3) return err;
