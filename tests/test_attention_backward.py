@@ -155,6 +155,31 @@ def test_attention_backward_torch_compile_fullgraph():
         torch.testing.assert_close(a, b)
 
 
+def test_training_forward_keeps_the_lse():
+    """tilekernels.attention on inputs that need gradients runs one forward (attention_with_lse, whose
+    lse the backward reuses) and no recomputation in the backward; without gradients, the plain op."""
+    import tilekernels
+    from torch.utils._python_dispatch import TorchDispatchMode
+
+    class CountKernelsOps(TorchDispatchMode):
+        def __init__(self):
+            super().__init__()
+            self.calls = []
+
+        def __torch_dispatch__(self, func, types, args=(), kwargs=None):
+            if func.namespace == "kernels":
+                self.calls.append(func.__name__)
+            return func(*args, **(kwargs or {}))
+
+    q, k, v, grad_out = make_inputs((1, 2, 2, 9, 11, 8, 8, True, None), torch.float32)
+    with CountKernelsOps() as counter:
+        tilekernels.attention(q, k, v, is_causal=True).backward(grad_out)
+    assert counter.calls == ["attention_with_lse.default", "_attention_backward.default"], counter.calls
+    with torch.no_grad(), CountKernelsOps() as counter:
+        tilekernels.attention(q, k, v)
+    assert counter.calls == ["attention.default"], counter.calls
+
+
 class TinyBlock(torch.nn.Module):
     """Pre-norm attention + MLP: the README's training example, attention swappable."""
 

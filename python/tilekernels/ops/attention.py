@@ -109,6 +109,9 @@ def attention(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, *, is_causal: b
     ``torch.get_float32_matmul_precision()`` ("highest" = fp32-accurate).
     """
     autotune.maybe_tune_attention(q, k, v, is_causal)
+    if torch.is_grad_enabled() and (q.requires_grad or k.requires_grad or v.requires_grad):
+        # Training: keep the log-sum-exp for the backward instead of recomputing it there.
+        return torch.ops.kernels.attention_with_lse(q, k, v, is_causal=is_causal, scale=scale)[0]
     return torch.ops.kernels.attention(q, k, v, is_causal=is_causal, scale=scale)
 
 
