@@ -30,8 +30,9 @@ def test_tile_configs_describe_resources(family):
     assert len({c["name"] for c in configs}) == len(configs), "configuration names must be unique"
     for c in configs:
         assert c["threads"] % 32 == 0 and 32 <= c["threads"] <= 1024, c
-        if family == "attention" and not c["compiled"]:
-            # An attention row's shared memory is what its compiled kernel computes for its layout.
+        compiled = c["compiled"] if family == "attention" else bool(c["compiled_layouts"])
+        if not compiled:
+            # A row's shared memory is what its compiled kernel computes for its layout.
             assert c["smem_bytes"] is None, c
             continue
         assert c["smem_bytes"] > 0, c

@@ -32,9 +32,14 @@ std::vector<MathMode> preferred_accurate_maths(const DeviceSpec& device) {
   return {MathMode::kFp16x3, MathMode::kTf32x3};
 }
 
-bool fits_device(const bmm::TileConfig& config, const DeviceSpec& device) {
+// The row runs on this device's architecture, and its kernel (compiled for this layout) fits its
+// per-block shared memory.
+bool fits_device(int id, bool a_k_major, bool b_k_major, const DeviceSpec& device) {
+  const bmm::TileConfig& config = bmm::kTileConfigs[id];
+  KernelResources resources;
   return config.min_arch <= device.arch && device.arch <= config.max_arch &&
-         config.smem_bytes() <= device.max_smem_per_block;
+         bmm::compiled_resources(id, a_k_major, b_k_major, &resources) &&
+         resources.smem_bytes <= device.max_smem_per_block;
 }
 
 struct PreparedCall {
@@ -90,8 +95,8 @@ Plan plan_call(const PreparedCall& call, ScalarType dtype, const DeviceSpec& dev
   const std::vector<MathMode> maths = allowed_maths(dtype, call.precision);
   for (int id = 0; id < bmm::kNumTileConfigs; ++id) {
     const bmm::TileConfig& config = bmm::kTileConfigs[id];
-    if (allows(maths, config.math) && fits_device(config, device) && bmm::serves_problem(config, p) &&
-        bmm::is_compiled(id, p.a_k_major, p.b_k_major)) {
+    if (allows(maths, config.math) && fits_device(id, p.a_k_major, p.b_k_major, device) &&
+        bmm::serves_problem(config, p)) {
       plan.candidates.push_back(id);
     }
   }

@@ -19,6 +19,22 @@
 namespace tilekernels {
 namespace {
 
+// The shared memory a compiled bmm row's kernel asks for (the same in every layout it runs), as JSON:
+// null for rows this build did not compile.
+std::string bmm_smem_json(int id) {
+#ifdef TILEKERNELS_WITH_CUDA
+  for (bool a_k_major : {true, false}) {
+    for (bool b_k_major : {true, false}) {
+      KernelResources resources;
+      if (bmm::compiled_resources(id, a_k_major, b_k_major, &resources)) return std::to_string(resources.smem_bytes);
+    }
+  }
+#else
+  (void)id;
+#endif
+  return "null";
+}
+
 std::vector<std::string> compiled_bmm_layouts(int id) {
   std::vector<std::string> layouts;
 #ifdef TILEKERNELS_WITH_CUDA
@@ -84,7 +100,7 @@ std::string bmm_table() {
                        .add("persistent", c.persistent)
                        .add("store_via_tma", c.store_via_tma)
                        .add("threads", c.threads())
-                       .add("smem_bytes", c.smem_bytes())
+                       .raw("smem_bytes", bmm_smem_json(id))
                        .raw("compiled_layouts", json_array(compiled_bmm_layouts(id)))
                        .str());
   }

@@ -51,75 +51,6 @@ struct TileConfig {
   // C^T = B^T A^T (bmm_instance.cuh, kernel_frame): its tile then covers block_n x block_m of C.
   // (16-bit wgmma reads either major-ness, so TMA rows run every layout as it is.)
   constexpr bool runs_transposed(bool b_k_major) const { return is_wgmma() && !uses_tma() && !b_k_major; }
-
-  // wgmma rows (bmm_wgmma_sm90.cuh): per stage, the register operand's tile padded for conflict-free
-  // fragment loads (rows of block_k + 4 floats if k-contiguous, else block_k rows of block_m + 8), in
-  // 1024-byte units so that the shared operand's 128-byte-swizzled tile (block_n rows of block_k
-  // floats) that follows stays aligned to its swizzle period; 3xTF32 adds two or three such tiles for
-  // the small halves of the shared operand.
-  constexpr int wgmma_a_stage_bytes() const {
-    const int k_major = block_m * (block_k + 4) * 4, m_major = block_k * (block_m + wgmma_a_m_major_pad()) * 4;
-    return ((k_major > m_major ? k_major : m_major) + 1023) / 1024 * 1024;
-  }
-  // Floats padding each k row of an m-contiguous register operand: a quarter-warp's fragment loads
-  // read k = t, t + 4 (TF32: k8 layout) or k = 2t (fp16 pieces: k16 layout) at eight rows, which
-  // distinct banks need rows 8 or 4 banks apart.
-  constexpr int wgmma_a_m_major_pad() const { return math == MathMode::kFp16x3 ? 4 : 8; }
-  constexpr int wgmma_b_stage_bytes() const { return block_n * block_k * 4; }
-  // 3xFP16 converts each B stage in place into its fp16 pieces, scaling each of B's block_n rows by a
-  // power of two per output tile; it keeps their inverses for two output tiles (the next one's are
-  // written while the current one computes).
-  constexpr int wgmma_scale_bytes() const { return math == MathMode::kFp16x3 ? 2 * block_n * 4 : 0; }
-  // With five or more stages the kernel converts B one k tile ahead (one barrier per k tile); 3xTF32
-  // then rotates three small-half tiles instead of two.
-  constexpr bool wgmma_convert_ahead() const { return stages >= 5; }
-  constexpr int wgmma_small_tiles() const {
-    return math != MathMode::kTf32x3 ? 0 : wgmma_convert_ahead() ? 3 : 2;
-  }
-
-  // The FFMA kernel pads each row of its k-by-m and k-by-n tiles by this many floats so that
-  // operands transposed on their way into shared memory (k-contiguous A, k-contiguous B) are
-  // stored without bank conflicts.
-  static constexpr int kFfmaRowPad = 4;
-
-  // TMA rows: a full and an empty mbarrier per stage, after the stages (and the output tile).
-  constexpr int tma_barrier_bytes() const { return uses_tma() ? 2 * stages * 8 : 0; }
-  // TMA rows storing via TMA: the output tile in 16-bit elements, after the stages.
-  constexpr int tma_store_bytes() const { return store_via_tma ? block_m * block_n * element_bytes() : 0; }
-
-  // Operand pipeline in shared memory.
-  constexpr int pipeline_bytes() const {
-    if (holds_whole_k()) return (block_m + block_n) * block_k * 4;  // both operands, k-contiguous
-    if (uses_tma())
-      return stages * (block_m + block_n) * block_k * element_bytes() + tma_store_bytes() + tma_barrier_bytes();
-    if (is_wgmma())
-      return (stages * (wgmma_a_stage_bytes() + wgmma_b_stage_bytes())) + wgmma_small_tiles() * wgmma_b_stage_bytes() +
-             wgmma_scale_bytes();
-    if (math == MathMode::kFfma) return stages * block_k * (block_m + block_n + 2 * kFfmaRowPad) * 4;
-    return stages * (block_m + block_n) * block_k * element_bytes();
-  }
-
-  // Tensor-core kernels stage each warp's output tile through shared memory (reusing the pipeline)
-  // for 16-byte coalesced stores. A warp stages warp_m_rows / passes rows at a time: the fewest
-  // passes (a power of two dividing the warp's m16 tiles) that fit in the pipeline's bytes.
-  constexpr int epilogue_passes() const {
-    if (math == MathMode::kFfma || is_wgmma()) return 0;
-    const int warp_m = block_m / warps_m, m16_tiles = warp_m / 16;
-    int passes = 1;
-    while (passes < m16_tiles && m16_tiles % (passes * 2) == 0 &&
-           warps_m * warps_n * (warp_m / passes) * (block_n / warps_n) * element_bytes() > pipeline_bytes())
-      passes *= 2;
-    return passes;
-  }
-  constexpr int epilogue_bytes() const {
-    if (math == MathMode::kFfma || is_wgmma()) return 0;
-    return warps_m * warps_n * (block_m / warps_m / epilogue_passes()) * (block_n / warps_n) * element_bytes();
-  }
-
-  // Exactly the dynamic shared memory the kernel requests.
-  constexpr int smem_bytes() const {
-    return pipeline_bytes() > epilogue_bytes() ? pipeline_bytes() : epilogue_bytes();
-  }
 };
 
 // Shapes each row is meant for are noted beside it. Rows with min_arch 80 fit sm_89's 99 KB
@@ -227,13 +158,7 @@ inline constexpr int kNumTileConfigs = sizeof(kTileConfigs) / sizeof(kTileConfig
 // (sm_89: 99 KB); rows above it must say min_arch >= 90.
 inline constexpr int kSm89MaxSmemPerBlock = 101376;
 
-namespace detail {
-constexpr bool rows_fit_their_arch() {
-  for (const TileConfig& c : kTileConfigs)
-    if (c.min_arch < 90 && c.smem_bytes() > kSm89MaxSmemPerBlock) return false;
-  return true;
-}
-}  // namespace detail
-static_assert(detail::rows_fit_their_arch(), "a row with min_arch < 90 needs more than sm_89's 99 KB of smem");
+// Each kernel computes its shared memory from its own layout (kSmemBytes); bmm_instance.cuh checks it
+// against its row's min_arch and registers it, and the planner reads it from the registry.
 
 }  // namespace tilekernels::bmm

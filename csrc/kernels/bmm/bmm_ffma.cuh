@@ -22,10 +22,14 @@ struct Traits {
   // kBN / 2 + tx * 4 + j}, i, j < 4: two 4-wide halves so that a quarter-warp's 128-bit loads of B
   // cover 128 consecutive bytes and its loads of A hit one address.
   static constexpr int kThreadsN = kBN / 8, kThreadsM = kBM / 8;
-  static constexpr int kAStride = kBM + TileConfig::kFfmaRowPad;  // floats per shared row (one k)
-  static constexpr int kBStride = kBN + TileConfig::kFfmaRowPad;
+  // Each row of the k-by-m and k-by-n tiles is padded by kRowPad floats so that operands transposed on
+  // their way into shared memory (k-contiguous A, k-contiguous B) are stored without bank conflicts.
+  static constexpr int kRowPad = 4;
+  static constexpr int kAStride = kBM + kRowPad;  // floats per shared row (one k)
+  static constexpr int kBStride = kBN + kRowPad;
   static constexpr int kATileFloats = kBK * kAStride, kBTileFloats = kBK * kBStride;
   static constexpr int kStageFloats = kATileFloats + kBTileFloats;
+  static constexpr int kSmemBytes = 2 * kStageFloats * 4;  // double-buffered
   // 16-byte chunks (4 floats along the contiguous dimension) per tile, per thread.
   static constexpr int kALoads = kBM * kBK / 4 / kThreads;
   static constexpr int kBLoads = kBN * kBK / 4 / kThreads;
@@ -36,7 +40,6 @@ struct Traits {
   static_assert(kBK % 4 == 0 && kThreadsN >= 8, "quarter-warps read whole 128-byte rows of B");
   static_assert(kALoads * kThreads * 4 == kBM * kBK && kBLoads * kThreads * 4 == kBN * kBK,
                 "tile chunks spread evenly over threads");
-  static_assert(2 * kStageFloats * 4 == kCfg.smem_bytes(), "bmm_configs.h disagrees on the shared memory size");
 };
 
 template <int kConfig, bool kAKMajor, bool kBKMajor>

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "kernels/bmm/bmm_configs.h"
+#include "kernels/bmm/bmm_launch.h"
 #include "kernels/bmm/bmm_params.h"
 #include "kernels/common/device_spec.h"
 
@@ -32,9 +33,13 @@ inline double machine_balance(MathMode math) {
 // A tile computes at full rate once its per-k-step intensity bm*bn/(bm+bn) reaches this.
 inline constexpr double kSaturatingTileIntensity = 64.0;
 
-// CTAs of one configuration that fit on an SM at once.
-inline int resident_ctas(const TileConfig& config, const DeviceSpec& device) {
-  const int by_smem = config.smem_bytes() > 0 ? device.smem_per_sm / config.smem_bytes() : 32;
+// CTAs of a configuration that fit on an SM at once, by its kernel's shared memory for the call's
+// layout (from the registry; an uncompiled pair counts as using none).
+inline int resident_ctas(int id, const Params& p, const DeviceSpec& device) {
+  const TileConfig& config = kTileConfigs[id];
+  KernelResources resources;
+  const int smem = compiled_resources(id, p.a_k_major, p.b_k_major, &resources) ? resources.smem_bytes : 0;
+  const int by_smem = smem > 0 ? device.smem_per_sm / smem : 32;
   const int by_threads = device.max_threads_per_sm / config.threads();
   return std::max(1, std::min(by_smem, by_threads));
 }
@@ -64,17 +69,18 @@ struct CostTerms {
   bool memory_bound() const { return memory >= compute; }
 };
 
-inline CostTerms cost_terms(const TileConfig& config, const Params& p, const DeviceSpec& device) {
+inline CostTerms cost_terms(int id, const Params& p, const DeviceSpec& device) {
+  const TileConfig& config = kTileConfigs[id];
   const double tiles = tile_count(config, p);
   const double k_padded = std::ceil(static_cast<double>(p.k) / config.block_k) * config.block_k;
 
   // Arithmetic: each SM works through its share of tiles; a partial last wave costs a full one.
-  const double slots = static_cast<double>(device.sm_count) * resident_ctas(config, device);
+  const double slots = static_cast<double>(device.sm_count) * resident_ctas(id, p, device);
   const double waves = std::ceil(tiles / slots);
   const double intensity = double(config.block_m) * config.block_n / (config.block_m + config.block_n);
   const double efficiency = std::min(1.0, intensity / kSaturatingTileIntensity);
   // FLOPs one SM must get through, at the full rate of this math mode.
-  const double compute = waves * resident_ctas(config, device) * 2.0 * config.block_m * config.block_n * k_padded /
+  const double compute = waves * resident_ctas(id, p, device) * 2.0 * config.block_m * config.block_n * k_padded /
                          (efficiency * engine_speedup(config, p));
 
   // Memory, in the same FLOP units: every tile streams its A and B panels once, C is written once,
@@ -87,8 +93,8 @@ inline CostTerms cost_terms(const TileConfig& config, const Params& p, const Dev
   return {compute, memory};
 }
 
-inline double estimated_cost(const TileConfig& config, const Params& p, const DeviceSpec& device) {
-  return cost_terms(config, p, device).total();
+inline double estimated_cost(int id, const Params& p, const DeviceSpec& device) {
+  return cost_terms(id, p, device).total();
 }
 
 // The model does not see what a persistent row saves (its next tile's loads under this tile's
@@ -108,14 +114,14 @@ inline int choose_config(const Params& p, const DeviceSpec& device, const std::v
   std::vector<int> whole_k;
   for (int id : candidates) {
     const TileConfig& config = kTileConfigs[id];
-    if (config.holds_whole_k() && cost_terms(config, p, device).memory_bound()) whole_k.push_back(id);
+    if (config.holds_whole_k() && cost_terms(id, p, device).memory_bound()) whole_k.push_back(id);
   }
   const std::vector<int>& competing = whole_k.empty() ? candidates : whole_k;
 
   int best = -1;
   double best_cost = 0.0;
   for (int id : competing) {
-    const double cost = estimated_cost(kTileConfigs[id], p, device);
+    const double cost = estimated_cost(id, p, device);
     const bool preferred_twin = best >= 0 && cost == best_cost &&
                                 kTileConfigs[id].engine == kTileConfigs[best].engine &&
                                 overlap_rank(kTileConfigs[id]) > overlap_rank(kTileConfigs[best]);
@@ -130,7 +136,7 @@ inline int choose_config(const Params& p, const DeviceSpec& device, const std::v
     *reason = std::string(whole_k.empty() ? "heuristic: " : "heuristic: whole-k rows first (memory bound): ") +
               "lowest estimated cost of " + std::to_string(competing.size()) + " candidates (" +
               std::to_string(static_cast<int64_t>(tiles)) + " tiles over " + std::to_string(device.sm_count) +
-              " SMs x " + std::to_string(resident_ctas(c, device)) + " CTAs/SM)";
+              " SMs x " + std::to_string(resident_ctas(best, p, device)) + " CTAs/SM)";
   }
   return best;
 }

@@ -120,6 +120,24 @@ __global__ void __launch_bounds__(kTileConfigs[kConfig].threads(), 1)
 #endif
 }
 
+// The dynamic shared memory a row's kernel asks for in this layout, from the kernel's own layout
+// (wgmma rows in the frame they run in, kernel_frame).
+template <int kConfig, bool kAKMajor, bool kBKMajor>
+constexpr int kernel_smem_bytes() {
+  constexpr TileConfig kCfg = kTileConfigs[kConfig];
+  if constexpr (kCfg.math == MathMode::kFfma) {
+    return ffma::Traits<kConfig, kAKMajor, kBKMajor>::kSmemBytes;
+  } else if constexpr (kCfg.holds_whole_k()) {
+    return wgmma_whole_k::Kernel<kConfig>::kSmemBytes;
+  } else if constexpr (kCfg.uses_tma()) {
+    return wgmma_tma::Kernel<kConfig, kAKMajor, kBKMajor>::kSmemBytes;
+  } else if constexpr (kCfg.is_wgmma()) {
+    return wgmma_sm90::Kernel<kConfig, kBKMajor ? kAKMajor : false, !kBKMajor>::kSmemBytes;
+  } else {
+    return mma_sm80::Traits<kConfig, kAKMajor, kBKMajor>::kSmemBytes;
+  }
+}
+
 // Layouts a row runs: every one, except that TF32 wgmma needs a k-contiguous shared operand (B, or A
 // when B is n-contiguous; whole-k rows read both from shared memory, so both); wgmma rows exist only
 // in builds that include sm_90a.
@@ -151,21 +169,21 @@ inline Params kernel_frame(const TileConfig& config, const Params& p) {
 // Launches kKernel over the problem's output tiles: for wgmma rows a one-dimensional grid over batch x
 // tiles (TileWalk, 32-bit tile indices; cluster rows: units of cluster_m tiles, one per cluster), at
 // most what fits at once if persistent; otherwise a batch item's tiles on x and the batch on y x z.
-template <int kConfig, auto kKernel, class... Extra>
+template <int kConfig, auto kKernel, int kSmemBytes, class... Extra>
 cudaError_t launch_over_tiles(const Params& params, cudaStream_t stream, const Extra&... extra) {
   constexpr TileConfig kCfg = kTileConfigs[kConfig];
   constexpr int kCluster = kCfg.cluster_m;
   const int64_t tiles_m = (params.m + kCfg.block_m - 1) / kCfg.block_m;
   const int64_t tiles_n = (params.n + kCfg.block_n - 1) / kCfg.block_n;
-  cudaError_t err = allow_dynamic_smem<kKernel>(kCfg.smem_bytes());
+  cudaError_t err = allow_dynamic_smem<kKernel>(kSmemBytes);
   if (err != cudaSuccess) return err;
   dim3 grid;
   if constexpr (kCfg.is_wgmma()) {
     int64_t units = (tiles_m + kCluster - 1) / kCluster * tiles_n * params.batch;
     if constexpr (kCfg.persistent) {
       int64_t resident = 0;
-      err = kCluster == 1 ? resident_ctas<kKernel>(kCfg.threads(), kCfg.smem_bytes(), &resident)
-                          : resident_clusters<kKernel>(kCfg.threads(), kCfg.smem_bytes(), kCluster, &resident);
+      err = kCluster == 1 ? resident_ctas<kKernel>(kCfg.threads(), kSmemBytes, &resident)
+                          : resident_clusters<kKernel>(kCfg.threads(), kSmemBytes, kCluster, &resident);
       if (err != cudaSuccess) return err;
       if (resident < units) units = resident;
     }
@@ -173,7 +191,7 @@ cudaError_t launch_over_tiles(const Params& params, cudaStream_t stream, const E
     if constexpr (kCluster > 1) {
       cudaLaunchAttribute attribute;
       const cudaLaunchConfig_t config =
-          cluster_launch(grid, kCfg.threads(), kCfg.smem_bytes(), stream, kCluster, &attribute);
+          cluster_launch(grid, kCfg.threads(), kSmemBytes, stream, kCluster, &attribute);
       err = cudaLaunchKernelEx(&config, kKernel, params, extra...);
       return err != cudaSuccess ? err : cudaGetLastError();
     }
@@ -182,7 +200,7 @@ cudaError_t launch_over_tiles(const Params& params, cudaStream_t stream, const E
     const int64_t grid_z = (params.batch + grid_y - 1) / grid_y;
     grid = dim3(static_cast<unsigned>(tiles_m * tiles_n), static_cast<unsigned>(grid_y), static_cast<unsigned>(grid_z));
   }
-  kKernel<<<grid, kCfg.threads(), kCfg.smem_bytes(), stream>>>(params, extra...);
+  kKernel<<<grid, kCfg.threads(), kSmemBytes, stream>>>(params, extra...);
   return cudaGetLastError();
 }
 
@@ -201,17 +219,23 @@ cudaError_t launch_instance(const Params& user_params, cudaStream_t stream) {
     TmaOperands maps;
     const cudaError_t err = make_tma_operands(kCfg, params, &maps);
     if (err != cudaSuccess) return err;
-    return launch_over_tiles<kConfig, &bmm_tma_kernel<kConfig, kAKMajor, kBKMajor>>(params, stream, maps);
+    return launch_over_tiles<kConfig, &bmm_tma_kernel<kConfig, kAKMajor, kBKMajor>,
+                             kernel_smem_bytes<kConfig, kAKMajor, kBKMajor>()>(params, stream, maps);
   } else {
-    return launch_over_tiles<kConfig, &bmm_kernel<kConfig, kAKMajor, kBKMajor>>(params, stream);
+    return launch_over_tiles<kConfig, &bmm_kernel<kConfig, kAKMajor, kBKMajor>,
+                             kernel_smem_bytes<kConfig, kAKMajor, kBKMajor>()>(params, stream);
   }
 }
 
 template <int kConfig, MathMode kMath, bool kAKMajor, bool kBKMajor>
 void register_if_math() {
-  if constexpr (kTileConfigs[kConfig].math == kMath && supports_layout(kTileConfigs[kConfig], kAKMajor, kBKMajor))
+  if constexpr (kTileConfigs[kConfig].math == kMath && supports_layout(kTileConfigs[kConfig], kAKMajor, kBKMajor)) {
+    constexpr int kSmemBytes = kernel_smem_bytes<kConfig, kAKMajor, kBKMajor>();
+    static_assert(kTileConfigs[kConfig].min_arch >= 90 || kSmemBytes <= kSm89MaxSmemPerBlock,
+                  "a row with min_arch < 90 needs more than sm_89's 99 KB of shared memory");
     Registry::instance().add(kConfig, layout_variant(kAKMajor, kBKMajor), &launch_instance<kConfig, kAKMajor, kBKMajor>,
-                             KernelResources{kTileConfigs[kConfig].threads(), kTileConfigs[kConfig].smem_bytes()});
+                             KernelResources{kTileConfigs[kConfig].threads(), kSmemBytes});
+  }
 }
 
 template <MathMode kMath, bool kAKMajor, bool kBKMajor, int... kConfigs>

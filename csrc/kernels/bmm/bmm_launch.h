@@ -51,4 +51,10 @@ inline bool is_compiled(int config, bool a_k_major, bool b_k_major) {
   return Registry::instance().find(config, layout_variant(a_k_major, b_k_major)) != nullptr;
 }
 
+// Threads and shared memory of a compiled (configuration, layout), from its kernel's layout; false if
+// that pair was not compiled.
+inline bool compiled_resources(int config, bool a_k_major, bool b_k_major, KernelResources* out) {
+  return Registry::instance().resources(config, layout_variant(a_k_major, b_k_major), out);
+}
+
 }  // namespace tilekernels::bmm

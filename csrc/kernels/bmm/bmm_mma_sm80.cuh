@@ -55,11 +55,24 @@ struct Traits {
   using ATile = SwizzledTile<kAKMajor ? kBM : kBK, (kAKMajor ? kBK : kBM) * kElemBytes>;
   using BTile = SwizzledTile<kBKMajor ? kBN : kBK, (kBKMajor ? kBK : kBN) * kElemBytes>;
   static constexpr int kStageBytes = ATile::kBytes + BTile::kBytes;
+  static constexpr int kPipelineBytes = kStages * kStageBytes;
 
-  static constexpr int kEpiPasses = kCfg.epilogue_passes();
+  // The epilogue stages each warp's output tile through shared memory (reusing the pipeline) for
+  // 16-byte coalesced stores, kWM / passes rows at a time: the fewest passes (a power of two dividing
+  // the warp's m16 tiles) whose staging fits in the pipeline's bytes.
+  static constexpr int epilogue_passes() {
+    int passes = 1;
+    while (passes < kMT && kMT % (passes * 2) == 0 &&
+           kWarpsM * kWarpsN * (kWM / passes) * kWN * kElemBytes > kPipelineBytes)
+      passes *= 2;
+    return passes;
+  }
+  static constexpr int kEpiPasses = epilogue_passes();
   static constexpr int kEpiMT = kMT / kEpiPasses;  // m16 tiles staged per pass
   static constexpr int kEpiRows = kWM / kEpiPasses;
   using Staging = SwizzledTile<kEpiRows, kWN * kElemBytes>;
+  static constexpr int kEpilogueBytes = kWarpsM * kWarpsN * Staging::kBytes;
+  static constexpr int kSmemBytes = kPipelineBytes > kEpilogueBytes ? kPipelineBytes : kEpilogueBytes;
 
   static_assert(kMath != MathMode::kFfma, "kFfma rows run bmm_ffma.cuh");
   static_assert(kBM % (16 * kWarpsM) == 0 && kBN % (16 * kWarpsN) == 0, "warp tiles are multiples of 16x16");
@@ -67,8 +80,6 @@ struct Traits {
   static_assert(kStages >= 2, "the pipeline needs at least two stages");
   static_assert(!kAPermuted || kMT % 2 == 0, "m-contiguous fp32 A needs a warp tile of 32 or 64 rows");
   static_assert(!kBPermuted || kNT % 4 == 0, "n-contiguous fp32 B needs a warp tile of 32 or 64 columns");
-  static_assert(kStages * kStageBytes == kCfg.pipeline_bytes(), "bmm_configs.h disagrees on the pipeline size");
-  static_assert(kWarpsM * kWarpsN * Staging::kBytes == kCfg.epilogue_bytes(), "bmm_configs.h disagrees on staging");
   static_assert((kEpiRows * Staging::kChunksPerRow) % 32 == 0, "staged chunks are spread evenly over lanes");
   // The fragment addressing (Kernel::a_addr / b_addr) needs k-contiguous rows of at most one 128-byte
   // panel, and otherwise warp tiles within one panel (<= 64 columns) of >= 128-byte rows.

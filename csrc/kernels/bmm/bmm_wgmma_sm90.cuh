@@ -42,16 +42,30 @@ struct Kernel {
   static constexpr int kAccRegs = kBN / 2;  // a warpgroup's 64 x kBN fp32 tile over 128 threads
   static constexpr int kKSteps = kBK / 8;
   static constexpr int kK16Steps = kBK / 16;  // 3xFP16
-  static constexpr int kAStageBytes = kCfg.wgmma_a_stage_bytes();
-  static constexpr int kBStageBytes = kCfg.wgmma_b_stage_bytes();
+  // Floats padding each k row of an m-contiguous register operand: a quarter-warp's fragment loads
+  // read k = t, t + 4 (TF32: k8 layout) or k = 2t (fp16 pieces: k16 layout) at eight rows, which
+  // distinct banks need rows 8 or 4 banks apart.
+  static constexpr int kAMMajorPad = kPieces ? 4 : 8;
+  // Per stage, the register operand's tile padded for conflict-free fragment loads (rows of kBK + 4
+  // floats if k-contiguous, else kBK rows of kBM + kAMMajorPad), in 1024-byte units so that the shared
+  // operand's 128-byte-swizzled tile (kBN rows of kBK floats) beside it stays aligned to its period.
+  static constexpr int kAKMajorBytes = kBM * (kBK + 4) * 4, kAMMajorBytes = kBK * (kBM + kAMMajorPad) * 4;
+  static constexpr int kAStageBytes = ((kAKMajorBytes > kAMMajorBytes ? kAKMajorBytes : kAMMajorBytes) + 1023) / 1024 * 1024;
+  static constexpr int kBStageBytes = kBN * kBK * 4;
   static constexpr int kStageBytes = kBStageBytes + kAStageBytes;  // B first: 1024-byte aligned
-  // Convert B one k tile ahead (one barrier per tile) where the stages allow it (run()).
-  static constexpr bool kConvertAhead = kCfg.wgmma_convert_ahead();
-  static constexpr int kSmallTiles = kCfg.wgmma_small_tiles();
+  // With five or more stages, convert B one k tile ahead (one barrier per tile, run()); 3xTF32 then
+  // rotates three small-half tiles instead of two.
+  static constexpr bool kConvertAhead = kStages >= 5;
+  static constexpr int kSmallTiles = !kSplit ? 0 : kConvertAhead ? 3 : 2;
+  // 3xFP16 converts each B stage in place into its fp16 pieces, scaling each of B's kBN rows by a
+  // power of two per output tile; it keeps their inverses for two output tiles (the next one's are
+  // written while the current one computes).
+  static constexpr int kScaleBytes = kPieces ? 2 * kBN * 4 : 0;
+  static constexpr int kSmemBytes = kStages * kStageBytes + kSmallTiles * kBStageBytes + kScaleBytes;
 
   // A is staged k-contiguous (rows of m) or m-contiguous (rows of k), padded; B as rows of n.
   using ATile = PaddedTile<kAKMajor ? kBM : kBK, (kAKMajor ? kBK : kBM) * 4,
-                           kAKMajor ? 16 : kCfg.wgmma_a_m_major_pad() * 4>;
+                           kAKMajor ? 16 : kAMMajorPad * 4>;
   using BTile = Swizzle128Tile<kBN>;
   using ALoader = TileLoader<ATile, kAKMajor ? kBM : kBK, kAKMajor ? kBK : kBM, 4, kThreads, kBK, kAKMajor>;
   using BLoader = TileLoader<BTile, kBN, kBK, 4, kThreads, kBK, true>;
@@ -61,10 +75,8 @@ struct Kernel {
   static_assert(kCfg.warps_n == 1 && kBM == 64 * (kThreads / 128), "one warpgroup per 64 rows of the tile");
   static_assert(kBK * 4 == 128, "a k tile is one 128-byte swizzle row of B");
   static_assert((kBN == 128 || kBN == 256) && kBStageBytes == BTile::kBytes, "one m64n128 or m64n256 wgmma per k8");
-  static_assert(ATile::kBytes <= kAStageBytes && kAStageBytes % 1024 == 0, "bmm_configs.h sizes A's stage");
+  static_assert(ATile::kBytes <= kAStageBytes && kAStageBytes % 1024 == 0, "A's stage holds its tile, aligned");
   static_assert(kStages >= 3, "a stage is refilled two k tiles after its wgmma were issued");
-  static_assert(kStages * kStageBytes + kSmallTiles * kBStageBytes + kCfg.wgmma_scale_bytes() == kCfg.pipeline_bytes(),
-                "bmm_configs.h disagrees on the pipeline size");
 
   // One k tile of this thread's A fragments (the mma.m16n8k8 layout: rows g, g + 8 of its warp's 16,
   // k t, t + 4 of each k8 step), rounded (TF32) or split (3xTF32).

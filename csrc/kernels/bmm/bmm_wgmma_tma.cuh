@@ -66,8 +66,8 @@ struct Kernel {
   // Rows that store via TMA: each consumer's 64 x kBN outputs as kBN / 64 boxes of 64 x 64 (8 KB).
   static constexpr int kOutputBytes = kCfg.store_via_tma ? kBM * kBN * 2 : 0;
   static constexpr int kOutputBoxBytes = 64 * 64 * 2;
-  static_assert(kCfg.smem_bytes() == kStages * kStageBytes + kOutputBytes + kCfg.tma_barrier_bytes(),
-                "bmm_configs.h sizes the ring, the output tile and the barriers");
+  // The ring, the output tile, then a full and an empty mbarrier per stage.
+  static constexpr int kSmemBytes = kStages * kStageBytes + kOutputBytes + 2 * kStages * 8;
 
   // Wgmma descriptors of k16 step kk of a stage: A's rows of consumer `consumer`, and all of B.
   static __device__ __forceinline__ uint64_t a_desc(uint32_t a_tile, int consumer, int kk) {

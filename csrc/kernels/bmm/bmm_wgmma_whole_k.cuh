@@ -31,7 +31,7 @@ struct Kernel {
   static_assert(kCfg.holds_whole_k() && kCfg.math == MathMode::kTf32, "whole-k rows are TF32");
   static_assert(kBN == 128 && kCfg.warps_n == 1 && kBM == 64 * (kThreads / 128), "one m64n128 warpgroup per 64 rows");
   static_assert(kMaxK % 32 == 0, "whole 128-byte k tiles");
-  static_assert(kCfg.smem_bytes() == (kBM + kBN) * kMaxK * 4, "bmm_configs.h sizes the operand tiles");
+  static constexpr int kSmemBytes = (kBM + kBN) * kMaxK * 4;  // both operands' tiles, k-contiguous
 
   // One operand's tile: kRows rows (of m or n) of kMaxK floats, stored as kKTiles tiles of kRows
   // 128-byte rows in the hardware's 128-byte swizzle. Each thread moves chunk tid % kChunksPerRow of
