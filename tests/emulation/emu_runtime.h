@@ -1,0 +1,115 @@
+// Host emulation of the CUDA execution model, enough to run the mma.sync kernels of csrc/kernels on
+// the CPU (tests/test_emulation.py): one OS thread per CUDA thread, the CTAs of a launch one after
+// another, warp-collective instructions (shuffles, ldmatrix, mma) through per-warp scratch and
+// barriers. kernels/ptx/ here replaces csrc's PTX wrappers (include it first); cp.async copies land
+// at once, a schedule the kernels' waits and barriers must allow. Shared memory is poisoned (0xff:
+// NaN in every float format) before each CTA.
+#pragma once
+#include <algorithm>
+#include <barrier>
+#include <cmath>
+#include <cstdint>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <memory>
+#include <thread>
+#include <vector>
+
+#include <cuda_bf16.h>
+#include <cuda_fp16.h>
+
+#define __global__
+#define __device__
+#define __host__
+#define __forceinline__ inline
+#define __shared__
+#define __align__(n) __attribute__((aligned(n)))
+#define __launch_bounds__(...)
+#define __restrict__
+#define asm(...)
+
+struct EmuDim {
+  unsigned x = 0, y = 0, z = 0;
+};
+inline thread_local EmuDim threadIdx, blockIdx;
+
+namespace emu {
+
+inline constexpr int kSmemBytes = 1 << 18;
+inline unsigned char* shared_memory = nullptr;  // the kernels' extern shared array (drivers set it)
+
+struct Cta {
+  std::unique_ptr<std::barrier<>> all;
+  std::vector<std::unique_ptr<std::barrier<>>> warps;
+  uint64_t scratch[32][32][8];  // [warp][lane][words]
+};
+inline Cta* cta = nullptr;
+
+inline int warp_id() { return static_cast<int>(threadIdx.x / 32); }
+inline int lane_id() { return static_cast<int>(threadIdx.x % 32); }
+inline void warp_sync() { cta->warps[warp_id()]->arrive_and_wait(); }
+inline uint64_t* my_scratch() { return cta->scratch[warp_id()][lane_id()]; }
+inline uint64_t* lane_scratch(int lane) { return cta->scratch[warp_id()][lane]; }
+
+// Runs body() as `threads` CUDA threads of each of `grid` CTAs (blockIdx.x = 0, 1, ...).
+template <class Body>
+void launch(unsigned grid, int threads, Body body) {
+  auto c = std::make_unique<Cta>();
+  c->all = std::make_unique<std::barrier<>>(threads);
+  for (int w = 0; w < threads / 32; ++w) c->warps.push_back(std::make_unique<std::barrier<>>(32));
+  cta = c.get();
+  std::vector<std::thread> pool;
+  for (int t = 0; t < threads; ++t) {
+    pool.emplace_back([&, t] {
+      threadIdx.x = static_cast<unsigned>(t);
+      for (unsigned b = 0; b < grid; ++b) {
+        if (t == 0) std::memset(shared_memory, 0xff, kSmemBytes);
+        cta->all->arrive_and_wait();
+        blockIdx.x = b;
+        body();
+        cta->all->arrive_and_wait();
+      }
+    });
+  }
+  for (auto& t : pool) t.join();
+  cta = nullptr;
+}
+
+}  // namespace emu
+
+inline void __syncthreads() { emu::cta->all->arrive_and_wait(); }
+
+template <class T>
+T __shfl_xor_sync(unsigned, T v, int mask) {
+  static_assert(sizeof(T) <= 8, "one scratch word per lane");
+  std::memcpy(emu::my_scratch(), &v, sizeof(T));
+  emu::warp_sync();
+  T r;
+  std::memcpy(&r, emu::lane_scratch(emu::lane_id() ^ mask), sizeof(T));
+  emu::warp_sync();
+  return r;
+}
+
+inline bool __any_sync(unsigned, bool p) {
+  emu::my_scratch()[0] = p;
+  emu::warp_sync();
+  bool any = false;
+  for (int l = 0; l < 32; ++l) any |= emu::lane_scratch(l)[0] != 0;
+  emu::warp_sync();
+  return any;
+}
+
+using std::max;
+using std::min;
+inline float __fdividef(float a, float b) { return a / b; }
+inline float __uint_as_float(unsigned u) {
+  float f;
+  std::memcpy(&f, &u, 4);
+  return f;
+}
+inline unsigned __float_as_uint(float f) {
+  unsigned u;
+  std::memcpy(&u, &f, 4);
+  return u;
+}
