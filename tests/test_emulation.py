@@ -1,7 +1,8 @@
-"""The CUDA kernels' mma.sync code run on the CPU under host emulation (tests/emulation/): one OS
-thread per CUDA thread, emulated ldmatrix / mma / shuffles / cp.async, shared memory poisoned with
-NaN, against float64. Catches indexing, fragment-layout, masking and pipeline mistakes without a GPU.
-Needs a C++20 compiler and the CUDA headers (cuda_fp16.h); skips without them."""
+"""The CUDA kernels run on the CPU under host emulation (tests/emulation/): one OS thread per CUDA
+thread, emulated ldmatrix / mma.sync / shuffles / cp.async and Hopper's wgmma / TMA / mbarriers /
+named barriers / stmatrix, shared memory poisoned with NaN, against float64. Catches indexing,
+fragment-layout, descriptor, masking and pipeline mistakes without a GPU. Needs a C++20 compiler and
+the CUDA headers (cuda_fp16.h); skips without them."""
 
 import os
 import pathlib
@@ -39,7 +40,7 @@ def build(driver, tmp_path):
     return binary
 
 
-@pytest.mark.parametrize("driver", ["attention_forward"])
+@pytest.mark.parametrize("driver", ["attention_forward", "attention_forward_hopper", "bmm_tma"])
 def test_kernels_under_emulation(driver, tmp_path, fresh_seed):
     result = subprocess.run([str(build(driver, tmp_path)), str(fresh_seed)], capture_output=True, text=True,
                             timeout=600)

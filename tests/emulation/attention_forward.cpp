@@ -10,37 +10,15 @@ using namespace tilekernels::attention;
 template <int kConfig>
 bool run(const emu::Problem& p, std::mt19937& rng) {
   using K = detail::RegisterKernel<kConfig>;
-  using T = typename K::T;
-  std::printf("%s: b%d hq%d hkv%d sq%d sk%d d%d%s%s\n", kTileConfigs[kConfig].name, p.batch, p.heads_q, p.heads_kv,
-              p.seq_q, p.seq_k, p.head_dim, p.causal ? " causal" : "", p.kv_bshd ? " bshd" : "");
-  const std::vector<T> q = emu::random_tensor<T>(p.q_elements(), rng), k = emu::random_tensor<T>(p.kv_elements(), rng),
-                       v = emu::random_tensor<T>(p.kv_elements(), rng);
-  std::vector<T> out(p.q_elements(), emu::round_to<T>(NAN));
-  std::vector<float> lse(int64_t(p.batch) * p.heads_q * p.seq_q, NAN);
-  const int64_t q_rows = int64_t(p.heads_q) * p.seq_q;
-  const Params params{.q = q.data(), .k = k.data(), .v = v.data(), .out = out.data(), .lse = lse.data(),
-                      .batch = p.batch, .heads_q = p.heads_q, .heads_kv = p.heads_kv,
-                      .seq_q = p.seq_q, .seq_k = p.seq_k, .head_dim = p.head_dim,
-                      .q_batch_stride = q_rows * p.row(), .q_head_stride = int64_t(p.seq_q) * p.row(), .q_row_stride = p.row(),
-                      .k_batch_stride = p.kv_batch_stride(), .k_head_stride = p.kv_head_stride(), .k_row_stride = p.kv_row_stride(),
-                      .v_batch_stride = p.kv_batch_stride(), .v_head_stride = p.kv_head_stride(), .v_row_stride = p.kv_row_stride(),
-                      .out_batch_stride = q_rows * p.row(), .out_head_stride = int64_t(p.seq_q) * p.row(), .out_row_stride = p.row(),
-                      .scale = p.scale, .causal = p.causal, .math = kTileConfigs[kConfig].math};
+  emu::print_problem(kTileConfigs[kConfig].name, p);
+  emu::ForwardCall<typename K::T> call(p, kTileConfigs[kConfig].math, rng);
   detail::TileMap map;
   map.num_bh = int64_t(p.batch) * p.heads_q;
   map.num_q_tiles = (p.seq_q + K::kBQ - 1) / K::kBQ;
   map.reverse = p.causal;
-  const detail::KernelArgs args{params, map, p.scale * detail::kLog2e};
+  const detail::KernelArgs args{call.params, map, p.scale * detail::kLog2e};
   emu::launch(static_cast<unsigned>(map.num_bh * map.num_q_tiles), K::kThreads, [&] { K::run(args); });
-
-  std::vector<double> want_out, want_lse;
-  emu::reference_forward(p, q, k, v, want_out, want_lse);
-  const double tolerance = params.math == MathMode::kBf16 ? 1.5e-2 : 2e-3;
-  bool ok = emu::check_rows("out", out, want_out, int64_t(p.batch) * p.heads_q * p.seq_q, p.row(), p.head_dim, tolerance);
-  double lse_error = 0;
-  for (size_t r = 0; r < lse.size(); ++r) lse_error = std::max(lse_error, std::isnan(lse[r]) ? INFINITY : std::fabs(lse[r] - want_lse[r]));
-  std::printf("  %s lse: max error %.3g\n", lse_error <= 1e-3 ? "ok  " : "FAIL", lse_error);
-  return ok && lse_error <= 1e-3;
+  return call.check(p);
 }
 
 // The first mma.sync kRegister row of (math, head_dim) in the table.

@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "emu_runtime.h"
+#include "kernels/attention/attention_params.h"
 
 // The kernels declare `extern __shared__ unsigned char smem[]` in this namespace (forward kRegister,
 // backward): this array is that shared memory.
@@ -111,6 +112,60 @@ bool check_rows(const char* what, const std::vector<T>& got, const std::vector<d
   const bool ok = err <= tolerance * scale;
   std::printf("  %s %s: max error %.3g (reference max %.3g)\n", ok ? "ok  " : "FAIL", what, err, scale);
   return ok;
+}
+
+// The forward's inputs (random), outputs (NaN until written) and params for a Problem.
+template <class T>
+struct ForwardCall {
+  std::vector<T> q, k, v, out;
+  std::vector<float> lse;
+  tilekernels::attention::Params params;
+
+  ForwardCall(const Problem& p, tilekernels::MathMode math, std::mt19937& rng)
+      : q(random_tensor<T>(p.q_elements(), rng)),
+        k(random_tensor<T>(p.kv_elements(), rng)),
+        v(random_tensor<T>(p.kv_elements(), rng)),
+        out(p.q_elements(), round_to<T>(NAN)),
+        lse(int64_t(p.batch) * p.heads_q * p.seq_q, NAN) {
+    const int64_t q_rows = int64_t(p.heads_q) * p.seq_q;
+    params = {.q = q.data(), .k = k.data(), .v = v.data(), .out = out.data(), .lse = lse.data(),
+              .batch = p.batch, .heads_q = p.heads_q, .heads_kv = p.heads_kv,
+              .seq_q = p.seq_q, .seq_k = p.seq_k, .head_dim = p.head_dim,
+              .q_batch_stride = q_rows * p.row(), .q_head_stride = int64_t(p.seq_q) * p.row(), .q_row_stride = p.row(),
+              .k_batch_stride = p.kv_batch_stride(), .k_head_stride = p.kv_head_stride(), .k_row_stride = p.kv_row_stride(),
+              .v_batch_stride = p.kv_batch_stride(), .v_head_stride = p.kv_head_stride(), .v_row_stride = p.kv_row_stride(),
+              .out_batch_stride = q_rows * p.row(), .out_head_stride = int64_t(p.seq_q) * p.row(), .out_row_stride = p.row(),
+              .scale = p.scale, .causal = p.causal, .math = math};
+  }
+
+  // out and lse against the float64 forward; prints a line each.
+  bool check(const Problem& p) const {
+    std::vector<double> want_out, want_lse;
+    reference_forward(p, q, k, v, want_out, want_lse);
+    const double tolerance = params.math == tilekernels::MathMode::kBf16 ? 1.5e-2 : 2e-3;
+    const bool ok = check_rows("out", out, want_out, int64_t(p.batch) * p.heads_q * p.seq_q, p.row(), p.head_dim, tolerance);
+    double lse_error = 0;
+    for (size_t r = 0; r < lse.size(); ++r) lse_error = std::max(lse_error, std::isnan(lse[r]) ? INFINITY : std::fabs(lse[r] - want_lse[r]));
+    std::printf("  %s lse: max error %.3g\n", lse_error <= 1e-3 ? "ok  " : "FAIL", lse_error);
+    return ok && lse_error <= 1e-3;
+  }
+};
+
+inline void print_problem(const char* name, const Problem& p) {
+  std::printf("%s: b%d hq%d hkv%d sq%d sk%d d%d%s%s\n", name, p.batch, p.heads_q, p.heads_kv, p.seq_q, p.seq_k,
+              p.head_dim, p.causal ? " causal" : "", p.kv_bshd ? " bshd" : "");
+}
+
+// The index of the row called `name` in a tile table, or -1.
+template <class Config, size_t kRows>
+constexpr int row_named(const Config (&table)[kRows], const char* name) {
+  for (size_t i = 0; i < kRows; ++i) {
+    const char* a = table[i].name;
+    const char* b = name;
+    while (*a && *a == *b) ++a, ++b;
+    if (*a == *b) return static_cast<int>(i);
+  }
+  return -1;
 }
 
 inline unsigned seed_from(int argc, char** argv) { return argc > 1 ? static_cast<unsigned>(std::strtoul(argv[1], nullptr, 10)) : 1u; }

@@ -7,6 +7,9 @@
 #pragma once
 #include <algorithm>
 #include <barrier>
+#include <condition_variable>
+#include <map>
+#include <mutex>
 #include <cmath>
 #include <cstdint>
 #include <cstdio>
@@ -19,6 +22,13 @@
 #include <cuda_bf16.h>
 #include <cuda_fp16.h>
 
+#undef __global__
+#undef __device__
+#undef __host__
+#undef __forceinline__
+#undef __shared__
+#undef __align__
+#undef __launch_bounds__
 #define __global__
 #define __device__
 #define __host__
@@ -32,17 +42,51 @@
 struct EmuDim {
   unsigned x = 0, y = 0, z = 0;
 };
-inline thread_local EmuDim threadIdx, blockIdx;
+inline thread_local EmuDim threadIdx, blockIdx, gridDim;
 
 namespace emu {
 
 inline constexpr int kSmemBytes = 1 << 18;
 inline unsigned char* shared_memory = nullptr;  // the kernels' extern shared array (drivers set it)
 
+// A barrier over `count` threads that some arrive at without waiting (named barriers, bar.arrive).
+struct CountingBarrier {
+  std::mutex mutex;
+  std::condition_variable changed;
+  int count = 0, arrived = 0;
+  uint64_t generation = 0;
+  void arrive(int threads, bool wait) {
+    std::unique_lock<std::mutex> lock(mutex);
+    if (count == 0) count = threads;
+    if (count != threads) std::abort();  // the same barrier used with two thread counts at once
+    const uint64_t mine = generation;
+    if (++arrived == count) {
+      arrived = 0;
+      count = 0;
+      ++generation;
+      changed.notify_all();
+    } else if (wait) {
+      changed.wait(lock, [&] { return generation != mine; });
+    }
+  }
+};
+
+// mbarrier: arrivals and transaction bytes of the current phase.
+struct MBarrier {
+  int expected = 0, pending = 0;
+  int64_t tx = 0;
+  uint32_t phase = 0;
+};
+
 struct Cta {
-  std::unique_ptr<std::barrier<>> all;
-  std::vector<std::unique_ptr<std::barrier<>>> warps;
-  uint64_t scratch[32][32][8];  // [warp][lane][words]
+  std::unique_ptr<std::barrier<>> all, launch;  // __syncthreads'; the launch loop's, between CTAs
+  std::vector<std::unique_ptr<std::barrier<>>> warps, warpgroups;
+  uint64_t scratch[32][32][8];            // [warp][lane][words]
+  float group_scratch[8][128][136];       // [warpgroup][thread][accumulators, A fragment]
+  CountingBarrier named[16];
+  std::mutex mbarrier_mutex;
+  std::condition_variable mbarrier_changed;
+  std::map<uint32_t, MBarrier> mbarriers;  // by shared address
 };
 inline Cta* cta = nullptr;
 
@@ -51,24 +95,33 @@ inline int lane_id() { return static_cast<int>(threadIdx.x % 32); }
 inline void warp_sync() { cta->warps[warp_id()]->arrive_and_wait(); }
 inline uint64_t* my_scratch() { return cta->scratch[warp_id()][lane_id()]; }
 inline uint64_t* lane_scratch(int lane) { return cta->scratch[warp_id()][lane]; }
+inline int warpgroup_id() { return static_cast<int>(threadIdx.x / 128); }
+inline void warpgroup_sync() { cta->warpgroups[warpgroup_id()]->arrive_and_wait(); }
+inline float* group_scratch(int thread_in_group) { return cta->group_scratch[warpgroup_id()][thread_in_group]; }
 
 // Runs body() as `threads` CUDA threads of each of `grid` CTAs (blockIdx.x = 0, 1, ...).
 template <class Body>
 void launch(unsigned grid, int threads, Body body) {
   auto c = std::make_unique<Cta>();
   c->all = std::make_unique<std::barrier<>>(threads);
+  c->launch = std::make_unique<std::barrier<>>(threads);
   for (int w = 0; w < threads / 32; ++w) c->warps.push_back(std::make_unique<std::barrier<>>(32));
+  for (int g = 0; g < (threads + 127) / 128; ++g) c->warpgroups.push_back(std::make_unique<std::barrier<>>(std::min(128, threads - 128 * g)));
   cta = c.get();
   std::vector<std::thread> pool;
   for (int t = 0; t < threads; ++t) {
     pool.emplace_back([&, t] {
       threadIdx.x = static_cast<unsigned>(t);
       for (unsigned b = 0; b < grid; ++b) {
-        if (t == 0) std::memset(shared_memory, 0xff, kSmemBytes);
-        cta->all->arrive_and_wait();
+        if (t == 0) {
+          std::memset(shared_memory, 0xff, kSmemBytes);
+          cta->mbarriers.clear();
+        }
+        cta->launch->arrive_and_wait();
         blockIdx.x = b;
+        gridDim.x = grid;
         body();
-        cta->all->arrive_and_wait();
+        cta->launch->arrive_and_wait();
       }
     });
   }
@@ -79,6 +132,7 @@ void launch(unsigned grid, int threads, Body body) {
 }  // namespace emu
 
 inline void __syncthreads() { emu::cta->all->arrive_and_wait(); }
+inline void __syncwarp() { emu::warp_sync(); }
 
 template <class T>
 T __shfl_xor_sync(unsigned, T v, int mask) {

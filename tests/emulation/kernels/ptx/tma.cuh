@@ -1,0 +1,84 @@
+#pragma once
+// Emulated bulk tensor copies (TMA) of 16-bit tensors in the 128-byte swizzle. The drivers put an
+// emu::TensorMap (what common/tensor_map.h would encode) into the CUtensorMap's bytes. A load copies
+// the box at once, zero outside the tensor, and completes its bytes on the mbarrier.
+#include <cstdint>
+#include <cstdlib>
+#include <cstring>
+
+#include "kernels/ptx/mbarrier.cuh"
+#include "kernels/ptx/shared_address.cuh"
+
+namespace emu {
+struct TensorMap {
+  const unsigned char* base;
+  int rank;
+  uint64_t dims[5];
+  uint64_t strides_bytes[4];  // of dims 1..rank-1
+  uint32_t box[5];
+};
+static_assert(sizeof(TensorMap) <= 128, "fits a CUtensorMap");
+
+// The 128-byte swizzle on a shared address: 16-byte chunk bits [4:6] XOR row bits [7:9].
+inline uint32_t swizzle128(uint32_t addr) { return addr ^ (((addr >> 7) & 7u) << 4); }
+}  // namespace emu
+
+namespace tilekernels::ptx {
+inline void tma_load(uint32_t dst, const void* map, const int32_t* coords, uint32_t bar) {
+  emu::TensorMap m;
+  std::memcpy(&m, map, sizeof(m));
+  if (m.box[0] * 2 != 128 || dst % 1024 != 0) std::abort();  // one swizzle row per box row, aligned
+  uint32_t rows = 1;
+  for (int i = 1; i < m.rank; ++i) rows *= m.box[i];
+  for (uint32_t r = 0; r < rows; ++r) {
+    // Box row r: coordinates of dims 1.. (innermost first), then its 64 elements.
+    int64_t offset = 0;
+    bool inside = true;
+    uint32_t rest = r;
+    for (int i = 1; i < m.rank; ++i) {
+      const int64_t c = coords[i] + static_cast<int64_t>(rest % m.box[i]);
+      rest /= m.box[i];
+      inside &= c >= 0 && c < static_cast<int64_t>(m.dims[i]);
+      offset += c * static_cast<int64_t>(m.strides_bytes[i - 1]);
+    }
+    for (uint32_t e = 0; e < 64; ++e) {
+      const int64_t x = coords[0] + e;
+      uint16_t v = 0;
+      if (inside && x >= 0 && x < static_cast<int64_t>(m.dims[0])) std::memcpy(&v, m.base + offset + 2 * x, 2);
+      std::memcpy(shared_pointer(emu::swizzle128(dst + r * 128 + 2 * e)), &v, 2);
+    }
+  }
+  mbarrier_complete_tx(bar, rows * 128);
+}
+inline void tma_load_3d(uint32_t dst, const void* map, int32_t x, int32_t y, int32_t z, uint32_t bar) {
+  const int32_t c[3] = {x, y, z};
+  tma_load(dst, map, c, bar);
+}
+inline void tma_load_4d(uint32_t dst, const void* map, int32_t x, int32_t y, int32_t z, int32_t w, uint32_t bar) {
+  const int32_t c[4] = {x, y, z, w};
+  tma_load(dst, map, c, bar);
+}
+inline void tma_load_3d_multicast(uint32_t, const void*, int32_t, int32_t, int32_t, uint32_t, uint16_t) { std::abort(); }
+// Stores the box at `src` (in the 128-byte swizzle) to (x, y, z); elements outside the tensor are skipped.
+inline void tma_store_3d(const void* map, uint32_t src, int32_t x, int32_t y, int32_t z) {
+  emu::TensorMap m;
+  std::memcpy(&m, map, sizeof(m));
+  if (m.rank != 3 || m.box[0] * 2 != 128 || m.box[2] != 1 || src % 1024 != 0) std::abort();
+  for (uint32_t r = 0; r < m.box[1]; ++r) {
+    const int64_t row = y + r;
+    if (row < 0 || row >= static_cast<int64_t>(m.dims[1]) || z < 0 || z >= static_cast<int64_t>(m.dims[2])) continue;
+    for (uint32_t e = 0; e < 64; ++e) {
+      const int64_t col = x + e;
+      if (col < 0 || col >= static_cast<int64_t>(m.dims[0])) continue;
+      unsigned char* dst = const_cast<unsigned char*>(m.base) + z * m.strides_bytes[1] + row * m.strides_bytes[0] + 2 * col;
+      std::memcpy(dst, shared_pointer(emu::swizzle128(src + r * 128 + 2 * e)), 2);
+    }
+  }
+}
+inline void tma_store_commit() {}
+template <int kPending>
+inline void tma_store_wait_read() {}
+template <int kPending>
+inline void tma_store_wait() {}
+inline void tma_prefetch_map(const void*) {}
+}  // namespace tilekernels::ptx
