@@ -40,9 +40,24 @@ def build(driver, tmp_path):
     return binary
 
 
+@pytest.fixture(scope="module")
+def binaries(tmp_path_factory):
+    built = {}
+
+    def get(driver):
+        if driver not in built:
+            built[driver] = build(driver, tmp_path_factory.mktemp(driver))
+        return built[driver]
+
+    return get
+
+
+# early: asynchronous copies and wgmma complete when issued; late: at the wait that covers them, so a
+# read before its wait (or an operand overwritten before it) fails.
+@pytest.mark.parametrize("schedule", ["early", "late"])
 @pytest.mark.parametrize("driver", ["attention_forward", "attention_forward_hopper", "bmm_tma"])
-def test_kernels_under_emulation(driver, tmp_path, fresh_seed):
-    result = subprocess.run([str(build(driver, tmp_path)), str(fresh_seed)], capture_output=True, text=True,
+def test_kernels_under_emulation(driver, schedule, binaries, fresh_seed):
+    result = subprocess.run([str(binaries(driver)), str(fresh_seed), schedule], capture_output=True, text=True,
                             timeout=600)
     print(result.stdout)
     assert result.returncode == 0 and "all passed" in result.stdout, result.stdout[-4000:] + result.stderr[-2000:]

@@ -168,6 +168,11 @@ constexpr int row_named(const Config (&table)[kRows], const char* name) {
   return -1;
 }
 
-inline unsigned seed_from(int argc, char** argv) { return argc > 1 ? static_cast<unsigned>(std::strtoul(argv[1], nullptr, 10)) : 1u; }
+// Usage: DRIVER SEED [early | late] (the schedule of asynchronous work, emu::late).
+inline unsigned seed_from(int argc, char** argv) {
+  late = argc > 2 && std::strcmp(argv[2], "late") == 0;
+  std::printf("schedule: asynchronous work completes %s\n", late ? "as late as allowed" : "when issued");
+  return argc > 1 ? static_cast<unsigned>(std::strtoul(argv[1], nullptr, 10)) : 1u;
+}
 
 }  // namespace emu

@@ -1,9 +1,9 @@
 // Host emulation of the CUDA execution model, enough to run the mma.sync kernels of csrc/kernels on
 // the CPU (tests/test_emulation.py): one OS thread per CUDA thread, the CTAs of a launch one after
 // another, warp-collective instructions (shuffles, ldmatrix, mma) through per-warp scratch and
-// barriers. kernels/ptx/ here replaces csrc's PTX wrappers (include it first); cp.async copies land
-// at once, a schedule the kernels' waits and barriers must allow. Shared memory is poisoned (0xff:
-// NaN in every float format) before each CTA.
+// barriers. kernels/ptx/ here replaces csrc's PTX wrappers (include it first); asynchronous copies
+// and wgmma complete at once or as late as allowed (emu::late), two schedules a kernel must both allow.
+// Shared memory is poisoned (0xff: NaN in every float format) before each CTA.
 #pragma once
 #include <algorithm>
 #include <barrier>
@@ -15,6 +15,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <functional>
 #include <memory>
 #include <thread>
 #include <vector>
@@ -48,6 +49,37 @@ namespace emu {
 
 inline constexpr int kSmemBytes = 1 << 18;
 inline unsigned char* shared_memory = nullptr;  // the kernels' extern shared array (drivers set it)
+
+// When asynchronous work completes: at once (false), or as late as the program allows (true):
+// cp.async copies land at the wait_group that covers them, wgmma run at the wait that retires them.
+// A correct kernel works under both; reading a copy's destination or a wgmma's accumulators before
+// the wait, or overwriting their operands before it, shows up under the late one.
+inline bool late = false;
+
+// A thread's asynchronous work of one kind, in commit groups (oldest first).
+struct AsyncGroups {
+  std::vector<std::function<void()>> open;
+  std::vector<std::vector<std::function<void()>>> committed;
+  void issue(std::function<void()> work) {
+    if (late) open.push_back(std::move(work));
+    else work();
+  }
+  void commit() {
+    committed.push_back(std::move(open));
+    open.clear();
+  }
+  void wait(size_t pending) {
+    while (committed.size() > pending) {
+      for (auto& work : committed.front()) work();
+      committed.erase(committed.begin());
+    }
+  }
+  void clear() {
+    open.clear();
+    committed.clear();
+  }
+};
+inline thread_local AsyncGroups copies, wgmmas;
 
 // A barrier over `count` threads that some arrive at without waiting (named barriers, bar.arrive).
 struct CountingBarrier {
@@ -120,6 +152,8 @@ void launch(unsigned grid, int threads, Body body) {
         cta->launch->arrive_and_wait();
         blockIdx.x = b;
         gridDim.x = grid;
+        copies.clear();
+        wgmmas.clear();
         body();
         cta->launch->arrive_and_wait();
       }

@@ -1,6 +1,6 @@
 #pragma once
-// Emulated wgmma (fp16 / bf16 inputs, fp32 accumulators), executed when issued (fences, commits and
-// waits are then no-ops): each thread of the warpgroup computes its own accumulators, the m64nN
+// Emulated wgmma (fp16 / bf16 inputs, fp32 accumulators), executed when issued or at the wait that
+// retires its commit group (emu::late: operands are read and accumulators written then): each thread of the warpgroup computes its own accumulators, the m64nN
 // layout (warp w: rows 16 w + g, + 8; n8 tile j: columns 8 j + 2 t, + 1), from A (the other
 // threads' register fragments, or shared memory) and B in shared memory, read through the matrix
 // descriptors: K-major tiles with the 128- or 64-byte swizzle (rows of an M or N index, 8-row groups
@@ -27,9 +27,11 @@ inline uint64_t wgmma_sw128_mn_desc(uint32_t smem_addr, uint32_t segment_bytes, 
   return wgmma_desc(smem_addr, segment_bytes, k_group_bytes, 1);
 }
 inline void wgmma_fence() {}
-inline void wgmma_commit() {}
+inline void wgmma_commit() { emu::wgmmas.commit(); }
 template <int kPending>
-inline void wgmma_wait() {}
+inline void wgmma_wait() {
+  emu::wgmmas.wait(kPending);
+}
 inline void fence_proxy_async_shared() {}
 inline void wgmma_keep(uint32_t&) {}
 inline void wgmma_keep(float&) {}
@@ -81,20 +83,31 @@ inline void wgmma_run(float* d, bool bf16, int scale_d, auto a_element, uint64_t
   }
 }
 
+// The warpgroup runs each wgmma together: synchronized before (its operands are in place) and after
+// (it is done for every thread before any goes on, e.g. to release its operands).
 template <int kN, bool kBf16, int kTransB>
 inline void wgmma_m64k16_f16_rs(float (&d)[kN / 2], const uint32_t (&a)[4], uint64_t b_desc, int scale_d) {
-  std::memcpy(emu::group_scratch(static_cast<int>(threadIdx.x % 128)), a, sizeof(a));
-  emu::warpgroup_sync();
-  wgmma_run<kN>(d, kBf16, scale_d, [](int row, int k) { return wgmma_register_a(row, k, kBf16); }, b_desc, kTransB != 0);
-  emu::warpgroup_sync();
+  float* acc = d;
+  const uint32_t* regs = a;
+  emu::wgmmas.issue([=] {
+    std::memcpy(emu::group_scratch(static_cast<int>(threadIdx.x % 128)), regs, 4 * sizeof(uint32_t));
+    emu::warpgroup_sync();
+    wgmma_run<kN>(acc, kBf16, scale_d, [](int row, int k) { return wgmma_register_a(row, k, kBf16); }, b_desc,
+                  kTransB != 0);
+    emu::warpgroup_sync();
+  });
 }
 
 template <int kN, bool kBf16, int kTransB, int kTransA = 0>
 inline void wgmma_m64k16_f16_ss(float (&d)[kN / 2], uint64_t a_desc, uint64_t b_desc, int scale_d) {
-  emu::warpgroup_sync();  // the warpgroup issues together (its shared operands are in place)
-  wgmma_run<kN>(d, kBf16, scale_d, [&](int row, int k) { return wgmma_operand(a_desc, kTransA != 0, row, k, kBf16); },
-                b_desc, kTransB != 0);
-  emu::warpgroup_sync();  // and it is done for every thread before any goes on (then releases its operands)
+  float* acc = d;
+  emu::wgmmas.issue([=] {
+    emu::warpgroup_sync();
+    wgmma_run<kN>(acc, kBf16, scale_d,
+                  [&](int row, int k) { return wgmma_operand(a_desc, kTransA != 0, row, k, kBf16); }, b_desc,
+                  kTransB != 0);
+    emu::warpgroup_sync();
+  });
 }
 
 }  // namespace tilekernels::ptx
