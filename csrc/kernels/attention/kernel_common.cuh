@@ -1,9 +1,10 @@
 #pragma once
 // Pieces every attention kernel shares: the CTA -> (batch * head, query tile) map, per-head pointers,
-// and the quad reductions of the row softmax.
+// and (common/quad.cuh) the quad reductions of the row softmax.
 #include <cstdint>
 
 #include "kernels/attention/attention_params.h"
+#include "kernels/common/quad.cuh"
 
 namespace tilekernels::attention::detail {
 
@@ -115,15 +116,6 @@ __device__ __forceinline__ bool skips_unflagged_tile(const Params& p, int bh, in
 // division: about 2 ulp, no call to the IEEE slow path.
 __device__ __forceinline__ float inverse_sum(float l) { return l > 0.0f ? __fdividef(1.0f, l) : 0.0f; }
 
-// Reductions over the 4 lanes of a quad (the lanes that share accumulator rows g and g + 8).
-__device__ __forceinline__ float quad_max(float x) {
-  x = fmaxf(x, __shfl_xor_sync(0xffffffffu, x, 1));
-  return fmaxf(x, __shfl_xor_sync(0xffffffffu, x, 2));
-}
-__device__ __forceinline__ float quad_sum(float x) {
-  x += __shfl_xor_sync(0xffffffffu, x, 1);
-  return x + __shfl_xor_sync(0xffffffffu, x, 2);
-}
 
 // A row max that is still -inf (every key so far masked) would turn exp2(s - max) into NaN; such a
 // row subtracts 0 instead: its p are exp2(-inf) = 0 and its (zero) accumulators stay zero.

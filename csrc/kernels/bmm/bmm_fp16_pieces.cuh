@@ -8,6 +8,7 @@
 #include <cstdint>
 
 #include "kernels/common/fp16_pieces.cuh"
+#include "kernels/common/quad.cuh"
 
 namespace tilekernels::bmm {
 
@@ -25,12 +26,6 @@ __device__ __forceinline__ PieceScale piece_scale(float max_abs) {
   const int e = static_cast<int>((__float_as_uint(max_abs) >> 23) & 0xffu);
   const int s = max_abs == 0.f ? 127 : min(261 - e, 253);  // the biased exponent of 2^(7 - (e - 127))
   return {__uint_as_float(static_cast<uint32_t>(s) << 23), __uint_as_float(static_cast<uint32_t>(254 - s) << 23)};
-}
-
-// The largest of v over the four lanes of a quad (the lanes that share a fragment row).
-__device__ __forceinline__ float quad_max(float v) {
-  v = fmaxf(v, __shfl_xor_sync(0xffffffffu, v, 1));
-  return fmaxf(v, __shfl_xor_sync(0xffffffffu, v, 2));
 }
 
 }  // namespace tilekernels::bmm
