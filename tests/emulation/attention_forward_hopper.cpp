@@ -29,7 +29,7 @@ bool run(const emu::Problem& p, std::mt19937& rng) {
 }
 
 int main(int argc, char** argv) {
-  std::mt19937 rng(emu::seed_from(argc, argv));
+  std::mt19937 rng = emu::start(argc, argv);
   const emu::Problem gqa{1, 4, 2, 130, 200, 120, true, 0.1f, true};
   const emu::Problem plain{1, 2, 2, 70, 150, 128, false, 0.09f, false};
   const emu::Problem small{2, 3, 1, 1, 17, 64, true, 0.3f, false};
@@ -40,6 +40,5 @@ int main(int argc, char** argv) {
   ok &= run<emu::row_named(kTileConfigs, "fp16_d64_wgmma_q128_kv64_s3")>(small, rng);
   ok &= run<emu::row_named(kTileConfigs, "bf16_d64_wgmma_q128_kv128_s2")>(gqa64, rng);
   ok &= run<emu::row_named(kTileConfigs, "fp16_d256_wgmma_q128_kv64_s2")>(plain, rng);
-  std::printf(ok ? "all passed\n" : "FAILED\n");
-  return ok ? 0 : 1;
+  return emu::finish(ok);
 }

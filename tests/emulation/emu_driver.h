@@ -168,11 +168,18 @@ constexpr int row_named(const Config (&table)[kRows], const char* name) {
   return -1;
 }
 
-// Usage: DRIVER SEED [early | late] (the schedule of asynchronous work, emu::late).
-inline unsigned seed_from(int argc, char** argv) {
+// Usage: DRIVER SEED [early | late] (the schedule of asynchronous work, emu::late): the random
+// generator of the run.
+inline std::mt19937 start(int argc, char** argv) {
   late = argc > 2 && std::strcmp(argv[2], "late") == 0;
   std::printf("schedule: asynchronous work completes %s\n", late ? "as late as allowed" : "when issued");
-  return argc > 1 ? static_cast<unsigned>(std::strtoul(argv[1], nullptr, 10)) : 1u;
+  return std::mt19937(argc > 1 ? static_cast<unsigned>(std::strtoul(argv[1], nullptr, 10)) : 1u);
+}
+
+// The driver's exit status, after the line the test looks for.
+inline int finish(bool ok) {
+  std::printf(ok ? "all passed\n" : "FAILED\n");
+  return ok ? 0 : 1;
 }
 
 }  // namespace emu

@@ -6,6 +6,7 @@
 // Shared memory is poisoned (0xff: NaN in every float format) before each CTA.
 #pragma once
 #include <algorithm>
+#include <atomic>
 #include <barrier>
 #include <condition_variable>
 #include <map>
@@ -116,6 +117,7 @@ struct Cta {
   uint64_t scratch[32][32][8];            // [warp][lane][words]
   float group_scratch[8][128][136];       // [warpgroup][thread][accumulators, A fragment]
   CountingBarrier named[16];
+  std::atomic<int> any_flag{0};  // __syncthreads_or
   std::mutex mbarrier_mutex;
   std::condition_variable mbarrier_changed;
   std::map<uint32_t, MBarrier> mbarriers;  // by shared address
@@ -131,9 +133,9 @@ inline int warpgroup_id() { return static_cast<int>(threadIdx.x / 128); }
 inline void warpgroup_sync() { cta->warpgroups[warpgroup_id()]->arrive_and_wait(); }
 inline float* group_scratch(int thread_in_group) { return cta->group_scratch[warpgroup_id()][thread_in_group]; }
 
-// Runs body() as `threads` CUDA threads of each of `grid` CTAs (blockIdx.x = 0, 1, ...).
+// Runs body() as `threads` CUDA threads of each CTA of a grid of x by y CTAs (blockIdx.y slowest).
 template <class Body>
-void launch(unsigned grid, int threads, Body body) {
+void launch(EmuDim grid, int threads, Body body) {
   auto c = std::make_unique<Cta>();
   c->all = std::make_unique<std::barrier<>>(threads);
   c->launch = std::make_unique<std::barrier<>>(threads);
@@ -144,14 +146,17 @@ void launch(unsigned grid, int threads, Body body) {
   for (int t = 0; t < threads; ++t) {
     pool.emplace_back([&, t] {
       threadIdx.x = static_cast<unsigned>(t);
-      for (unsigned b = 0; b < grid; ++b) {
+      for (unsigned b = 0; b < grid.x * grid.y; ++b) {
         if (t == 0) {
           std::memset(shared_memory, 0xff, kSmemBytes);
           cta->mbarriers.clear();
         }
         cta->launch->arrive_and_wait();
-        blockIdx.x = b;
-        gridDim.x = grid;
+        blockIdx.x = b % grid.x;
+        blockIdx.y = b / grid.x;
+        gridDim.x = grid.x;
+        gridDim.y = grid.y;
+        gridDim.z = 1;
         copies.clear();
         wgmmas.clear();
         body();
@@ -163,9 +168,24 @@ void launch(unsigned grid, int threads, Body body) {
   cta = nullptr;
 }
 
+// A one-dimensional grid.
+template <class Body>
+void launch(unsigned grid, int threads, Body body) {
+  launch(EmuDim{grid, 1, 1}, threads, body);
+}
+
 }  // namespace emu
 
 inline void __syncthreads() { emu::cta->all->arrive_and_wait(); }
+inline int __syncthreads_or(int predicate) {
+  if (predicate) emu::cta->any_flag.fetch_or(1);
+  __syncthreads();
+  const int any = emu::cta->any_flag.load();
+  __syncthreads();
+  if (threadIdx.x == 0) emu::cta->any_flag.store(0);
+  __syncthreads();
+  return any;
+}
 inline void __syncwarp() { emu::warp_sync(); }
 
 template <class T>
