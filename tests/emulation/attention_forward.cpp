@@ -1,17 +1,28 @@
-// The forward mma.sync kernels (kRegister; kSplitD and kTwoPhase for large head dims; fp16 / bf16)
-// under emulation against float64: grouped-query heads, causal with seq_q != seq_k, partial tiles,
-// head dims padded to 16 bytes, k / v as [batch, seq, heads, dim] views. Usage: attention_forward SEED
+// The forward kernels under emulation against float64: on mma.sync kRegister, kSplitD and kTwoPhase
+// (large head dims), on Hopper wgmma kRegister (cp.async, SS with K-major tiles, RS with an MN-major
+// V); fp16 / bf16, grouped-query heads, causal with seq_q != seq_k, partial tiles, head dims padded to
+// 16 bytes, k / v as [batch, seq, heads, dim] views. Usage: attention_forward SEED [early | late]
 #include "emu_driver.h"
 #include "kernels/attention/fwd_register.cuh"
+#include "kernels/attention/fwd_register_wgmma.cuh"
 #include "kernels/attention/fwd_split_d.cuh"
 #include "kernels/attention/fwd_two_phase.cuh"
 
 namespace tilekernels::attention::detail {
 alignas(1024) unsigned char two_phase_dynamic_smem[emu::kSmemBytes];
-}
+alignas(1024) unsigned char register_wgmma_dynamic_smem[emu::kSmemBytes];
+}  // namespace tilekernels::attention::detail
 
 using namespace tilekernels;
 using namespace tilekernels::attention;
+
+// Runs body() over the call's query tiles with `smem` as the kernels' shared memory.
+template <class Body>
+void launch_tiles(const TileConfig& config, const emu::Problem& p, unsigned char* smem, Body body) {
+  emu::shared_memory = smem;
+  emu::launch(static_cast<unsigned>(int64_t(p.batch) * p.heads_q * ((p.seq_q + config.block_q() - 1) / config.block_q())),
+              config.threads(), body);
+}
 
 template <int kConfig>
 bool run(const emu::Problem& p, std::mt19937& rng) {
@@ -24,27 +35,16 @@ bool run(const emu::Problem& p, std::mt19937& rng) {
   map.num_q_tiles = (p.seq_q + kCfg.block_q() - 1) / kCfg.block_q();
   map.reverse = p.causal;
   const detail::KernelArgs args{call.params, map, p.scale * detail::kLog2e};
-  const unsigned grid = static_cast<unsigned>(map.num_bh * map.num_q_tiles);
-  if constexpr (kCfg.kernel == Kernel::kRegister) {
-    emu::shared_memory = detail::smem;
-    emu::launch(grid, kCfg.threads(), [&] { detail::RegisterKernel<kConfig>::run(args); });
+  if constexpr (kCfg.kernel == Kernel::kRegister && kCfg.is_wgmma()) {
+    launch_tiles(kCfg, p, detail::register_wgmma_dynamic_smem, [&] { detail::RegisterWgmmaKernel<kConfig>::run(args); });
+  } else if constexpr (kCfg.kernel == Kernel::kRegister) {
+    launch_tiles(kCfg, p, detail::smem, [&] { detail::RegisterKernel<kConfig>::run(args); });
   } else if constexpr (kCfg.kernel == Kernel::kSplitD) {
-    emu::shared_memory = detail::smem;
-    emu::launch(grid, kCfg.threads(), [&] { detail::SplitDKernel<kConfig>::run(args); });
+    launch_tiles(kCfg, p, detail::smem, [&] { detail::SplitDKernel<kConfig>::run(args); });
   } else {
-    emu::shared_memory = detail::two_phase_dynamic_smem;
-    emu::launch(grid, kCfg.threads(), [&] { detail::TwoPhaseKernel<kConfig>::run(args); });
+    launch_tiles(kCfg, p, detail::two_phase_dynamic_smem, [&] { detail::TwoPhaseKernel<kConfig>::run(args); });
   }
   return call.check(p);
-}
-
-// The first mma.sync kRegister row of (math, head_dim) in the table.
-constexpr int register_row(MathMode math, int head_dim) {
-  for (int i = 0; i < kNumTileConfigs; ++i) {
-    const TileConfig& c = kTileConfigs[i];
-    if (c.kernel == Kernel::kRegister && !c.is_wgmma() && c.math == math && c.head_dim == head_dim) return i;
-  }
-  return -1;
 }
 
 int main(int argc, char** argv) {
@@ -52,12 +52,21 @@ int main(int argc, char** argv) {
   const emu::Problem small{1, 4, 2, 70, 90, 40, true, 0.3f, false};
   const emu::Problem tall{2, 2, 1, 130, 45, 64, false, 0.125f, true};
   const emu::Problem wide{1, 2, 2, 33, 100, 128, true, 0.09f, true};
+  const emu::Problem gqa{1, 4, 2, 130, 200, 120, true, 0.1f, true};
+  const emu::Problem plain{1, 2, 2, 70, 150, 128, false, 0.09f, false};
+  const emu::Problem one_row{2, 3, 1, 1, 17, 64, true, 0.3f, false};
+  const emu::Problem gqa64{1, 4, 2, 130, 200, 56, true, 0.12f, true};
   bool ok = true;
-  ok &= run<register_row(MathMode::kFp16, 64)>(small, rng);
-  ok &= run<register_row(MathMode::kBf16, 64)>(tall, rng);
-  ok &= run<register_row(MathMode::kFp16, 128)>(wide, rng);
-  ok &= run<register_row(MathMode::kBf16, 128)>(small, rng);
+  ok &= run<emu::row_named(kTileConfigs, "fp16_d64_q128_kv64_w4_s2")>(small, rng);
+  ok &= run<emu::row_named(kTileConfigs, "bf16_d64_q128_kv64_w4_s2")>(tall, rng);
+  ok &= run<emu::row_named(kTileConfigs, "fp16_d128_q128_kv64_w4_s2")>(wide, rng);
+  ok &= run<emu::row_named(kTileConfigs, "bf16_d128_q128_kv64_w4_s2")>(small, rng);
   ok &= run<emu::row_named(kTileConfigs, "fp16_d512_splitd_q64_w8")>({1, 2, 1, 70, 90, 500, true, 0.05f, true}, rng);
   ok &= run<emu::row_named(kTileConfigs, "bf16_d1024_2p_q64_k512")>({1, 2, 2, 65, 300, 1000, false, 0.03f, false}, rng);
+  ok &= run<emu::row_named(kTileConfigs, "fp16_d128_wgmma_q128_kv128_s2")>(plain, rng);
+  ok &= run<emu::row_named(kTileConfigs, "bf16_d128_wgmma_q192_kv64_s2")>(gqa, rng);
+  ok &= run<emu::row_named(kTileConfigs, "fp16_d64_wgmma_q128_kv64_s3")>(one_row, rng);
+  ok &= run<emu::row_named(kTileConfigs, "bf16_d64_wgmma_q128_kv128_s2")>(gqa64, rng);
+  ok &= run<emu::row_named(kTileConfigs, "fp16_d256_wgmma_q128_kv64_s2")>(plain, rng);
   return emu::finish(ok);
 }

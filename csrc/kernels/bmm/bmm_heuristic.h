@@ -75,12 +75,13 @@ inline CostTerms cost_terms(int id, const Params& p, const DeviceSpec& device) {
   const double k_padded = std::ceil(static_cast<double>(p.k) / config.block_k) * config.block_k;
 
   // Arithmetic: each SM works through its share of tiles; a partial last wave costs a full one.
-  const double slots = static_cast<double>(device.sm_count) * resident_ctas(id, p, device);
+  const int resident = resident_ctas(id, p, device);  // one registry lookup per row
+  const double slots = static_cast<double>(device.sm_count) * resident;
   const double waves = std::ceil(tiles / slots);
   const double intensity = double(config.block_m) * config.block_n / (config.block_m + config.block_n);
   const double efficiency = std::min(1.0, intensity / kSaturatingTileIntensity);
   // FLOPs one SM must get through, at the full rate of this math mode.
-  const double compute = waves * resident_ctas(id, p, device) * 2.0 * config.block_m * config.block_n * k_padded /
+  const double compute = waves * resident * 2.0 * config.block_m * config.block_n * k_padded /
                          (efficiency * engine_speedup(config, p));
 
   // Memory, in the same FLOP units: every tile streams its A and B panels once, C is written once,
