@@ -75,7 +75,8 @@ struct KeyBlocksTiles {
   int pv_keys;   // keys of V per slot
 };
 
-struct TileConfig {
+// What every row states besides its tiles.
+struct RowInfo {
   const char* name;
   Kernel kernel;
   Engine engine;
@@ -87,6 +88,9 @@ struct TileConfig {
   int preference;
   int min_arch;    // lowest SM architecture it may run on (e.g. 80)
   int max_arch;    // highest SM architecture it may run on
+};
+
+struct TileConfig : RowInfo {
   // The kernel's tiles: `reg` for kRegister, `split` for kSplitD and kTwoPhase, `blocks` for
   // kKeyBlocks (reading another member is a compile error in constant expressions).
   union {
@@ -94,6 +98,11 @@ struct TileConfig {
     SplitTiles split;
     KeyBlocksTiles blocks;
   };
+  // C++17 (torch < 2.12 builds in it) cannot switch a union member in a constant expression: each
+  // constructor starts the row with its kernel's member.
+  constexpr TileConfig(const RowInfo& row, RegisterTiles tiles) : RowInfo(row), reg(tiles) {}
+  constexpr TileConfig(const RowInfo& row, SplitTiles tiles) : RowInfo(row), split(tiles) {}
+  constexpr TileConfig(const RowInfo& row, KeyBlocksTiles tiles) : RowInfo(row), blocks(tiles) {}
 
   constexpr bool is_wgmma() const { return engine == Engine::kWgmma; }
   constexpr bool supports_arch(int arch) const { return min_arch <= arch && arch <= max_arch; }
@@ -120,43 +129,40 @@ namespace config_detail {
 
 inline constexpr int kAnyArch = 1000;
 
-// A row of `kernel` on `engine` with these tiles (the union member of the kernel's kind).
-inline constexpr TileConfig row(const char* name, Kernel kernel, Engine engine, MathMode math, int d, int preference,
-                                int min_arch) {
+// What a row of `kernel` on `engine` states besides its tiles.
+inline constexpr RowInfo row(const char* name, Kernel kernel, Engine engine, MathMode math, int d, int preference,
+                             int min_arch) {
   const bool wgmma = engine == Engine::kWgmma;
-  return {name, kernel, engine, math, d, preference, wgmma ? 90 : min_arch, wgmma ? 90 : kAnyArch, {}};
+  return {name, kernel, engine, math, d, preference, wgmma ? 90 : min_arch, wgmma ? 90 : kAnyArch};
 }
-inline constexpr TileConfig with_tiles(TileConfig c, RegisterTiles t) { return c.reg = t, c; }
-inline constexpr TileConfig with_tiles(TileConfig c, SplitTiles t) { return c.split = t, c; }
-inline constexpr TileConfig with_tiles(TileConfig c, KeyBlocksTiles t) { return c.blocks = t, c; }
 
 // kRegister with mma.sync (fwd_register.cuh), and on Hopper wgmma (fwd_register_wgmma.cuh: one
 // warpgroup per 64 query rows).
 inline constexpr TileConfig reg(const char* name, MathMode math, int d, int preference, int min_arch,
                                 RegisterTiles t) {
-  return with_tiles(row(name, Kernel::kRegister, Engine::kMmaSync, math, d, preference, min_arch), t);
+  return {row(name, Kernel::kRegister, Engine::kMmaSync, math, d, preference, min_arch), t};
 }
 inline constexpr TileConfig reg_wgmma(const char* name, MathMode math, int d, int preference, RegisterTiles t) {
-  return with_tiles(row(name, Kernel::kRegister, Engine::kWgmma, math, d, preference, 90), t);
+  return {row(name, Kernel::kRegister, Engine::kWgmma, math, d, preference, 90), t};
 }
 
 // kSplitD: O chunks are the whole head dim.
 inline constexpr TileConfig split_d(const char* name, MathMode math, int d, int preference, int min_arch, SplitTiles t) {
   t.o_chunk = d;
-  return with_tiles(row(name, Kernel::kSplitD, Engine::kMmaSync, math, d, preference, min_arch), t);
+  return {row(name, Kernel::kSplitD, Engine::kMmaSync, math, d, preference, min_arch), t};
 }
 
 // kTwoPhase with mma.sync, and on Hopper wgmma (two_phase_wgmma.cuh: the warp grid is warps x 1).
 inline constexpr TileConfig two_phase(const char* name, MathMode math, int d, int preference, int min_arch,
                                       SplitTiles t) {
-  return with_tiles(row(name, Kernel::kTwoPhase, Engine::kMmaSync, math, d, preference, min_arch), t);
+  return {row(name, Kernel::kTwoPhase, Engine::kMmaSync, math, d, preference, min_arch), t};
 }
 inline constexpr TileConfig two_phase_wgmma(const char* name, MathMode math, int d, int preference, SplitTiles t) {
-  return with_tiles(row(name, Kernel::kTwoPhase, Engine::kWgmma, math, d, preference, 90), t);
+  return {row(name, Kernel::kTwoPhase, Engine::kWgmma, math, d, preference, 90), t};
 }
 
 inline constexpr TileConfig key_blocks_wgmma(const char* name, MathMode math, int d, int preference, KeyBlocksTiles t) {
-  return with_tiles(row(name, Kernel::kKeyBlocks, Engine::kWgmma, math, d, preference, 90), t);
+  return {row(name, Kernel::kKeyBlocks, Engine::kWgmma, math, d, preference, 90), t};
 }
 
 }  // namespace config_detail
