@@ -86,5 +86,8 @@ int main(int argc, char** argv) {
   ok &= run<emu::row_named(kTileConfigs, "fp16_d64_ws_q192_kv128_s2_pp")>(one_row, rng);
   ok &= run<emu::row_named(kTileConfigs, "bf16_d64_ws_q128_kv128_s3")>(gqa64, rng);
   ok &= run<emu::row_named(kTileConfigs, "fp16_d256_ws_q128_kv64_s2")>(plain, rng);
+  ok &= run<emu::row_named(kTileConfigs, "bf16_d128_ws_q128_kv128_s2_pp_persistent")>(gqa, rng);
+  ok &= run<emu::row_named(kTileConfigs, "fp16_d128_ws_q128_kv128_s2_pp_persistent")>(plain, rng);
+  ok &= run<emu::row_named(kTileConfigs, "fp16_d64_ws_q192_kv128_s2_pp_persistent")>(gqa64, rng);
   return emu::finish(ok);
 }

@@ -85,7 +85,8 @@ struct WarpSpecializedTiles {
   int block_q;            // query rows per CTA: 128 or 192
   int block_kv;           // keys per K / V tile
   int stages;             // slots of each ring
-  bool pingpong = false;  // the consumers take turns issuing their wgmma (FlashAttention-3's ping-pong)
+  bool pingpong = false;    // the consumers take turns issuing their wgmma (FlashAttention-3's ping-pong)
+  bool persistent = false;  // one CTA per resident slot, each walking several query tiles
 };
 
 // What every row states besides its tiles.
@@ -326,7 +327,11 @@ inline constexpr TileConfig kTileConfigs[] = {
     config_detail::warp_specialized(P "_d64_ws_q128_kv128_s3",     M, 64,  6,                                     \
         {.block_q = 128, .block_kv = 128, .stages = 3}),                                                           \
     config_detail::warp_specialized(P "_d256_ws_q128_kv64_s2",     M, 256, 3,                                     \
-        {.block_q = 128, .block_kv = 64, .stages = 2})
+        {.block_q = 128, .block_kv = 64, .stages = 2}),                                                            \
+    config_detail::warp_specialized(P "_d128_ws_q128_kv128_s2_pp_persistent", M, 128, 11,                         \
+        {.block_q = 128, .block_kv = 128, .stages = 2, .pingpong = true, .persistent = true}),                     \
+    config_detail::warp_specialized(P "_d64_ws_q192_kv128_s2_pp_persistent",  M, 64,  7,                          \
+        {.block_q = 192, .block_kv = 128, .stages = 2, .pingpong = true, .persistent = true})
 
     TK_HALF_CONFIGS("fp16", MathMode::kFp16),
     TK_HALF_CONFIGS("bf16", MathMode::kBf16),

@@ -5,7 +5,10 @@
 // (every consumer warp is done reading it). Warpgroups 1.. are consumers, 64 query rows each, and
 // run the step of the kRegister wgmma kernel (fwd_register_wgmma.cuh): S = Q K^T of tile j + 1 and
 // O += P V of tile j in flight together, the softmax of tile j + 1 under P V, O's rescale after it.
-// setmaxnreg moves registers from the producer to the consumers. Ping-pong rows make the consumers
+// setmaxnreg moves registers from the producer to the consumers. Persistent rows launch one CTA per
+// resident slot and walk the query tiles i, i + grid, ... (causal: longest first): the K / V rings run
+// on across tiles, and the Q tile has an "empty" barrier too, released once a tile's last scores are
+// done, so the next tile's first K loads and its Q go in while the consumers finish. Ping-pong rows make the consumers
 // take turns issuing their wgmma (named barriers 1.., one per consumer), so that one warpgroup's
 // softmax runs while another's products occupy the tensor cores.
 //
@@ -69,7 +72,7 @@ struct WarpSpecializedKernel {
   static constexpr int kQBytes = kBQ * kD * 2;
   static constexpr int kKVBytes = kBKV * kD * 2;
   static constexpr int kBarrierOffset = kQBytes + 2 * kStages * kKVBytes;
-  static constexpr int kSmemBytes = kBarrierOffset + 8 * (1 + 4 * kStages);
+  static constexpr int kSmemBytes = kBarrierOffset + 8 * (2 + 4 * kStages);
 
   static_assert(kCfg.kernel == Kernel::kWarpSpecialized && kCfg.is_wgmma(), "not a kWarpSpecialized configuration");
   static_assert(Op::kK == 16, "16-bit math modes only");
@@ -84,14 +87,15 @@ struct WarpSpecializedKernel {
   // Shared-memory addresses of one CTA's tiles and barriers.
   struct Smem {
     uint32_t q, k_ring, v_ring;
-    uint32_t q_full, k_full, k_empty, v_full, v_empty;  // barriers; per stage 8 bytes apart
+    uint32_t q_full, q_empty, k_full, k_empty, v_full, v_empty;  // barriers; per stage 8 bytes apart
 
     __device__ __forceinline__ explicit Smem(uint32_t base)
         : q(base),
           k_ring(base + kQBytes),
           v_ring(base + kQBytes + kStages * kKVBytes),
           q_full(base + kBarrierOffset),
-          k_full(q_full + 8),
+          q_empty(q_full + 8),
+          k_full(q_empty + 8),
           k_empty(k_full + 8 * kStages),
           v_full(k_empty + 8 * kStages),
           v_empty(v_full + 8 * kStages) {}
@@ -109,21 +113,20 @@ struct WarpSpecializedKernel {
     static __device__ __forceinline__ int32_t index(int64_t stride, int32_t i) { return stride ? i : 0; }
   };
 
-  // The producer thread: Q once, then K of tile u + 1 before V of tile u. A slot is refilled once its
-  // empty barrier completed the phase of its previous use (a fresh barrier passes parity 1 at once).
+  // The producer thread, for the `visit`-th query tile of this CTA whose K / V tiles take ring
+  // positions `ring0` on: K of key tile 0, Q (once the previous tile's consumers released it), then K of
+  // key tile u + 1 before V of key tile u. A slot is refilled once its empty barrier completed the
+  // phase of its previous use (a fresh barrier passes parity 1 at once).
   static __device__ __forceinline__ void produce(const TmaMaps& maps, const Params& p, const Smem& s,
-                                                 const Coords& at, int q0, int num_tiles) {
-    ptx::mbarrier_arrive_expect_tx(s.q_full, kQBytes);  // whole boxes, zero-filled ones too
-#pragma unroll
-    for (int seg = 0; seg < kSegments; ++seg)
-      ptx::tma_load_4d(s.q + seg * kBQ * 128, &maps.q, seg * kTmaBoxColumns, q0, Coords::index(p.q_head_stride, at.q_head),
-                       Coords::index(p.q_batch_stride, at.batch), s.q_full);
+                                                 const Coords& at, int q0, int num_tiles, uint32_t ring0,
+                                                 uint32_t visit) {
     const int32_t k_head = Coords::index(p.k_head_stride, at.kv_head), k_batch = Coords::index(p.k_batch_stride, at.batch);
     const int32_t v_head = Coords::index(p.v_head_stride, at.kv_head), v_batch = Coords::index(p.v_batch_stride, at.batch);
     auto load = [&](const CUtensorMap* map, uint32_t ring, uint32_t full, uint32_t empty, int u, int32_t head,
                     int32_t batch) {
-      const int stage = u % kStages;
-      ptx::mbarrier_wait(empty + 8 * stage, ((u / kStages) & 1) ^ 1);
+      const uint32_t position = ring0 + u;
+      const int stage = static_cast<int>(position % kStages);
+      ptx::mbarrier_wait(empty + 8 * stage, ((position / kStages) & 1) ^ 1);
       ptx::mbarrier_arrive_expect_tx(full + 8 * stage, kKVBytes);
       const uint32_t tile = ring + stage * kKVBytes;
 #pragma unroll
@@ -131,10 +134,29 @@ struct WarpSpecializedKernel {
         ptx::tma_load_4d(tile + seg * kBKV * 128, map, seg * kTmaBoxColumns, u * kBKV, head, batch, full + 8 * stage);
     };
     load(&maps.k, s.k_ring, s.k_full, s.k_empty, 0, k_head, k_batch);
+    ptx::mbarrier_wait(s.q_empty, (visit & 1) ^ 1);
+    ptx::mbarrier_arrive_expect_tx(s.q_full, kQBytes);  // whole boxes, zero-filled ones too
+#pragma unroll
+    for (int seg = 0; seg < kSegments; ++seg)
+      ptx::tma_load_4d(s.q + seg * kBQ * 128, &maps.q, seg * kTmaBoxColumns, q0, Coords::index(p.q_head_stride, at.q_head),
+                       Coords::index(p.q_batch_stride, at.batch), s.q_full);
     for (int u = 0; u < num_tiles; ++u) {
       if (u + 1 < num_tiles) load(&maps.k, s.k_ring, s.k_full, s.k_empty, u + 1, k_head, k_batch);
       load(&maps.v, s.v_ring, s.v_full, s.v_empty, u, v_head, v_batch);
     }
+  }
+
+  // Ping-pong: consumer c issues after barrier c completes (the previous consumer arrived there after
+  // issuing) and then lets the next one go; every consumer issues num_tiles + 1 rounds per query tile.
+  // The turns run on across the tiles of a persistent CTA: the last consumer's first arrival starts
+  // consumer 0 once, and consumer 0's extra wait after its last tile takes the last arrival. (A start
+  // and an end per tile would let the last consumer's next start complete barrier 0 with its previous
+  // arrival before consumer 0 waited there: a deadlock.)
+  __device__ __forceinline__ static void take_turn(int consumer) {
+    if constexpr (kPingPong) ptx::named_barrier_sync(kFirstTurnBarrier + consumer, 256);
+  }
+  __device__ __forceinline__ static void pass_turn(int consumer) {
+    if constexpr (kPingPong) ptx::named_barrier_arrive(kFirstTurnBarrier + (consumer + 1) % kConsumers, 256);
   }
 
   template <int kN>
@@ -144,8 +166,9 @@ struct WarpSpecializedKernel {
   }
 
   // A consumer warpgroup: rows [row0, row0 + 64) of the tile (warp w of it: 16 of them).
+  // Its K / V tiles are at ring positions ring0.., and this is the CTA's `visit`-th query tile.
   static __device__ __forceinline__ void consume(const KernelArgs& args, const Smem& sm, const QueryTile<T, kBQ, kBKV>& tile,
-                                                 int consumer) {
+                                                 int consumer, uint32_t ring0, uint32_t visit) {
     const int ct = threadIdx.x - 128 * (consumer + 1);
     const int lane = ct & 31;
     const int warp = ct >> 5;
@@ -165,23 +188,15 @@ struct WarpSpecializedKernel {
 
     // The consumer's 64 rows of Q: 64 rows of 128 bytes into every segment.
     const uint32_t q_rows = sm.q + consumer * 64 * 128;
-    auto stage_of = [](int u) { return u % kStages; };
-    auto parity_of = [](int u) { return static_cast<uint32_t>((u / kStages) & 1); };
+    auto stage_of = [&](int u) { return static_cast<int>((ring0 + u) % kStages); };
+    auto parity_of = [&](int u) { return ((ring0 + u) / kStages) & 1; };
     // One arrival per consumer warp releases a slot.
     auto release = [&](uint32_t empty, int u) {
       if (lane == 0) ptx::mbarrier_arrive(empty + 8 * stage_of(u));
     };
 
-    // Ping-pong: consumer c issues after barrier c completes (the previous consumer arrived there after
-    // issuing) and then lets the next one go. Every consumer issues num_tiles + 1 rounds; the last
-    // consumer's first arrival starts consumer 0, whose extra wait at the end takes its last one.
-    auto take_turn = [&]() {
-      if constexpr (kPingPong) ptx::named_barrier_sync(kFirstTurnBarrier + consumer, 256);
-    };
-    auto pass_turn = [&]() {
-      if constexpr (kPingPong) ptx::named_barrier_arrive(kFirstTurnBarrier + (consumer + 1) % kConsumers, 256);
-    };
-    if (consumer == kConsumers - 1) pass_turn();
+    auto take_turn = [&]() { WarpSpecializedKernel::take_turn(consumer); };
+    auto pass_turn = [&]() { WarpSpecializedKernel::pass_turn(consumer); };
 
     // S = Q K^T of tile u into s (one commit group): k16 step kk is 32 bytes into segment kk / 4.
     auto issue_scores = [&](int u) {
@@ -231,8 +246,11 @@ struct WarpSpecializedKernel {
       for (int kk = 0; kk < kPK; ++kk) Op::a_from_accumulators(pa[kk], s[0][2 * kk], s[0][2 * kk + 1]);
     };
 
-    // Tile 0's scores (O is still zero: no rescale).
-    ptx::mbarrier_wait(sm.q_full, 0);
+    // Tile 0's scores (O is still zero: no rescale). Q is released once the last scores are done.
+    auto release_q = [&]() {
+      if (lane == 0) ptx::mbarrier_arrive(sm.q_empty);
+    };
+    ptx::mbarrier_wait(sm.q_full, visit & 1);
     ptx::mbarrier_wait(sm.k_full + 8 * stage_of(0), parity_of(0));
     take_turn();
     ptx::wgmma_fence();
@@ -241,6 +259,7 @@ struct WarpSpecializedKernel {
     ptx::wgmma_wait<0>();
     keep(s_acc);
     release(sm.k_empty, 0);
+    if (num_tiles == 1) release_q();
     scores_to_p(0);
     p_to_fragments();
 
@@ -258,6 +277,7 @@ struct WarpSpecializedKernel {
       ptx::wgmma_wait<1>();  // the scores (committed first) are done; P V may still run
       keep(s_acc);
       release(sm.k_empty, j + 1);
+      if (j + 2 == num_tiles) release_q();
       const bool moved = scores_to_p(j + 1);
       ptx::wgmma_wait<0>();
       keep(o_acc);
@@ -278,7 +298,6 @@ struct WarpSpecializedKernel {
     keep(o_acc);
     keep_pa();
     release(sm.v_empty, num_tiles - 1);
-    if (consumer == 0) take_turn();
 
     // Epilogue: O / l, and lse.
     float inv_l[1][2];
@@ -286,16 +305,29 @@ struct WarpSpecializedKernel {
     store_rows<T>(tile.head.out, args.p.out_row_stride, o, inv_l, warp_row0, tile.seq_q, 0, tile.head_dim, g, t);
   }
 
+  // The query tiles this CTA computes: blockIdx.x, + gridDim.x, ... (one for rows that are not
+  // persistent: their grid has a CTA per tile).
+  template <class Visit>
+  __device__ __forceinline__ static void for_each_tile(const KernelArgs& args, Visit&& visit) {
+    const unsigned total = static_cast<unsigned>(args.map.num_bh) * static_cast<unsigned>(args.map.num_q_tiles);
+    uint32_t ring = 0, count = 0;
+    for (unsigned block = blockIdx.x; block < total; block += gridDim.x, ++count) {
+      int bh, q_tile;
+      args.map.tile(block, bh, q_tile);
+      const QueryTile<T, kBQ, kBKV> tile(args.p, bh, q_tile);
+      visit(tile, bh, ring, count);
+      ring += static_cast<uint32_t>(tile.num_tiles);
+    }
+  }
+
   __device__ __forceinline__ static void run(const KernelArgs& args, const TmaMaps& maps) {
     // 1024-byte aligned: the swizzle of TMA and wgmma sees absolute address bits.
     extern __shared__ __align__(1024) unsigned char warp_specialized_dynamic_smem[];
     const Smem sm(ptx::shared_address(warp_specialized_dynamic_smem));
-    int bh, q_tile;
-    args.map.tile(blockIdx.x, bh, q_tile);
-    const QueryTile<T, kBQ, kBKV> tile(args.p, bh, q_tile);
 
     if (threadIdx.x == 0) {
       ptx::mbarrier_init(sm.q_full, 1);
+      ptx::mbarrier_init(sm.q_empty, 4 * kConsumers);
       for (int st = 0; st < kStages; ++st) {
         ptx::mbarrier_init(sm.k_full + 8 * st, 1);
         ptx::mbarrier_init(sm.v_full + 8 * st, 1);
@@ -313,11 +345,18 @@ struct WarpSpecializedKernel {
         ptx::tma_prefetch_map(&maps.q);
         ptx::tma_prefetch_map(&maps.k);
         ptx::tma_prefetch_map(&maps.v);
-        produce(maps, args.p, sm, Coords(args.p, bh), tile.q0, tile.num_tiles);
+        for_each_tile(args, [&](const QueryTile<T, kBQ, kBKV>& tile, int bh, uint32_t ring, uint32_t visit) {
+          produce(maps, args.p, sm, Coords(args.p, bh), tile.q0, tile.num_tiles, ring, visit);
+        });
       }
     } else {
       ptx::setmaxnreg_inc<Registers::kConsumer>();
-      consume(args, sm, tile, warpgroup - 1);
+      const int consumer = warpgroup - 1;
+      if (consumer == kConsumers - 1) pass_turn(consumer);
+      for_each_tile(args, [&](const QueryTile<T, kBQ, kBKV>& tile, int, uint32_t ring, uint32_t visit) {
+        consume(args, sm, tile, consumer, ring, visit);
+      });
+      if (consumer == 0) take_turn(consumer);
     }
   }
 };

@@ -139,12 +139,18 @@ cudaError_t launch_config(const Params& p, cudaStream_t stream) {
 
   const KernelArgs args{p, map, p.scale * kLog2e};
   constexpr KernelResources kResources = kernel_resources<kConfig>();
-  const dim3 grid(static_cast<unsigned>(num_blocks));
+  dim3 grid(static_cast<unsigned>(num_blocks));
   if constexpr (kCfg.kernel == Kernel::kWarpSpecialized) {
     if (!tma_serves(kCfg, p)) return cudaErrorInvalidValue;  // the planner never picks it then
     TmaMaps maps;
     err = make_tma_maps(kCfg, p, &maps);
     if (err != cudaSuccess) return err;
+    if constexpr (kCfg.ws.persistent) {  // at most one CTA per resident slot, each walking several tiles
+      int64_t resident = 0;
+      err = resident_ctas<kernel_function<kConfig>()>(kResources.threads, kResources.smem_bytes, &resident);
+      if (err != cudaSuccess) return err;
+      if (resident < num_blocks) grid.x = static_cast<unsigned>(resident);
+    }
     kernel_function<kConfig>()<<<grid, kResources.threads, kResources.smem_bytes, stream>>>(args, maps);
   } else {
     kernel_function<kConfig>()<<<grid, kResources.threads, kResources.smem_bytes, stream>>>(args);
