@@ -224,44 +224,44 @@ inline constexpr int kSmemLimitSm90 = 232448;
 inline constexpr TileConfig kTileConfigs[] = {
 #define TK_HALF_CONFIGS(P, M)                                                                                      \
     /* register on wgmma (H100 only): name, math, head dim, rank, tiles */                                        \
-    config_detail::reg_wgmma(P "_d128_wgmma_q128_kv128_s3", M, 128, 0,                                            \
+    config_detail::reg_wgmma(P "_d128_wgmma_q128_kv128_s3", M, 128, 4,                                            \
                              {.block_q = 128, .block_kv = 128, .warps = 8,  .stages = 3}), /* d128c, long8k_c */   \
-    config_detail::reg_wgmma(P "_d128_wgmma_q192_kv64_s2",  M, 128, 1,                                            \
+    config_detail::reg_wgmma(P "_d128_wgmma_q192_kv64_s2",  M, 128, 5,                                            \
                              {.block_q = 192, .block_kv = 64,  .warps = 12, .stages = 2}), /* d128 */             \
-    config_detail::reg_wgmma(P "_d128_wgmma_q128_kv128_s2", M, 128, 2,                                            \
+    config_detail::reg_wgmma(P "_d128_wgmma_q128_kv128_s2", M, 128, 6,                                            \
                              {.block_q = 128, .block_kv = 128, .warps = 8,  .stages = 2}),                        \
-    config_detail::reg_wgmma(P "_d128_wgmma_q128_kv64_s2",  M, 128, 3,                                            \
+    config_detail::reg_wgmma(P "_d128_wgmma_q128_kv64_s2",  M, 128, 7,                                            \
                              {.block_q = 128, .block_kv = 64,  .warps = 8,  .stages = 2}),                        \
-    config_detail::reg_wgmma(P "_d256_wgmma_q128_kv64_s2",  M, 256, 0,                                            \
+    config_detail::reg_wgmma(P "_d256_wgmma_q128_kv64_s2",  M, 256, 1,                                            \
                              {.block_q = 128, .block_kv = 64,  .warps = 8,  .stages = 2}), /* d256 */             \
     /* register (mma.sync): name, math, head dim, rank, min arch, tiles */                                        \
-    config_detail::reg(P "_d64_q128_kv64_w4_s2",  M, 64,  0, 80,                                                   \
+    config_detail::reg(P "_d64_q128_kv64_w4_s2",  M, 64,  3, 80,                                                   \
                        {.block_q = 128, .block_kv = 64, .warps = 4, .stages = 2, .q_in_regs = true}), /* d64 */    \
-    config_detail::reg(P "_d64_q256_kv64_w8_s2",  M, 64,  1, 80,                                                   \
+    config_detail::reg(P "_d64_q256_kv64_w8_s2",  M, 64,  4, 80,                                                   \
                        {.block_q = 256, .block_kv = 64, .warps = 8, .stages = 2, .q_in_regs = true}), /* d64: K/V shared by 8 */ \
     /* d64 on wgmma: short products next to the softmax (one exponential per 128 multiply-adds); slower */   \
-    config_detail::reg_wgmma(P "_d64_wgmma_q128_kv128_s2",  M, 64,  2,                                            \
+    config_detail::reg_wgmma(P "_d64_wgmma_q128_kv128_s2",  M, 64,  5,                                            \
                              {.block_q = 128, .block_kv = 128, .warps = 8,  .stages = 2}),                        \
-    config_detail::reg_wgmma(P "_d64_wgmma_q128_kv64_s3",   M, 64,  3,                                            \
+    config_detail::reg_wgmma(P "_d64_wgmma_q128_kv64_s3",   M, 64,  6,                                            \
                              {.block_q = 128, .block_kv = 64,  .warps = 8,  .stages = 3}),                        \
-    config_detail::reg_wgmma(P "_d64_wgmma_q192_kv64_s3",   M, 64,  4,                                            \
+    config_detail::reg_wgmma(P "_d64_wgmma_q192_kv64_s3",   M, 64,  7,                                            \
                              {.block_q = 192, .block_kv = 64,  .warps = 12, .stages = 3}),                        \
     config_detail::reg(P "_d80_q128_kv64_w4_s2",  M, 80,  0, 80, {.block_q = 128, .block_kv = 64, .warps = 4, .stages = 2}), \
     config_detail::reg(P "_d96_q128_kv64_w4_s2",  M, 96,  0, 80, {.block_q = 128, .block_kv = 64, .warps = 4, .stages = 2}), \
-    config_detail::reg(P "_d128_q128_kv64_w4_s2", M, 128, 4, 80,                                                   \
+    config_detail::reg(P "_d128_q128_kv64_w4_s2", M, 128, 8, 80,                                                   \
                        {.block_q = 128, .block_kv = 64, .warps = 4, .stages = 2}), /* d128 (FA2's tile) */         \
-    config_detail::reg(P "_d128_q128_kv32_w4_s2", M, 128, 5, 80,                                                   \
+    config_detail::reg(P "_d128_q128_kv32_w4_s2", M, 128, 9, 80,                                                   \
                        {.block_q = 128, .block_kv = 32, .warps = 4, .stages = 2}), /* d128: shorter S tiles */     \
-    config_detail::reg(P "_d128_q128_kv64_w8_s2", M, 128, 6, 80,                                                   \
+    config_detail::reg(P "_d128_q128_kv64_w8_s2", M, 128, 10, 80,                                                  \
                        {.block_q = 128, .block_kv = 64, .warps = 8, .stages = 2, .q_in_regs = true}), /* d128: 16 rows a warp */ \
-    config_detail::reg(P "_d128_q256_kv32_w8_s2", M, 128, 7, 80,                                                   \
+    config_detail::reg(P "_d128_q256_kv32_w8_s2", M, 128, 11, 80,                                                  \
                        {.block_q = 256, .block_kv = 32, .warps = 8, .stages = 2}), /* d128: K/V shared by 8 */     \
     config_detail::reg(P "_d160_q128_kv32_w8_s2", M, 160, 0, 80,                                                   \
                        {.block_q = 128, .block_kv = 32, .warps = 8, .stages = 2, .q_in_regs = true}),             \
     config_detail::reg(P "_d192_q128_kv32_w8_s2", M, 192, 0, 80, {.block_q = 128, .block_kv = 32, .warps = 8, .stages = 2}), \
-    config_detail::reg(P "_d256_q128_kv64_w8_s2", M, 256, 1, 90,                                                   \
+    config_detail::reg(P "_d256_q128_kv64_w8_s2", M, 256, 2, 90,                                                   \
                        {.block_q = 128, .block_kv = 64, .warps = 8, .stages = 2}), /* d256 on H100 */              \
-    config_detail::reg(P "_d256_q64_kv32_w4_s2",  M, 256, 2, 80, {.block_q = 64, .block_kv = 32, .warps = 4, .stages = 2}), \
+    config_detail::reg(P "_d256_q64_kv32_w4_s2",  M, 256, 3, 80, {.block_q = 64, .block_kv = 32, .warps = 4, .stages = 2}), \
     /* two_phase (seq_k <= 512, ranked before split_d there); the wgmma rows (both products on Hopper    */       \
     /* wgmma; kb97) rank first, with 4 stages (smaller reduction).                                        */       \
     config_detail::two_phase_wgmma(P "_d512_2p_wgmma_q128_s4", M, 512, 0,                                         \
@@ -313,24 +313,25 @@ inline constexpr TileConfig kTileConfigs[] = {
     config_detail::key_blocks_wgmma(P "_d1024_blocks_wgmma_q128", M, 1024, 0,                                     \
         {.block_q = 128, .block_kv = 256, .stages = 2, .d_chunk = 32, .o_chunk = 256, .pv_keys = 32}) /* kb97 */
 
-// warp_specialized (H100 only; not yet measured, so ranked after the rows above): name, math, head
-// dim, rank, tiles.
+// warp_specialized (H100 only; ranked first in their groups, measured on the H200 2026-12-03 at 1.3-1.4x
+// the kRegister wgmma rows: benchmarks/RESULTS.md): name, math, head dim, rank, tiles. Persistent rows
+// lead (d64, d128, d128c); long causal rows (long8k_c) still prefer the non-persistent ping-pong row.
 #define TK_WARP_SPECIALIZED_CONFIGS(P, M)                                                                          \
-    config_detail::warp_specialized(P "_d128_ws_q128_kv128_s2_pp", M, 128, 8,                                     \
+    config_detail::warp_specialized(P "_d128_ws_q128_kv128_s2_pp", M, 128, 1,                                     \
         {.block_q = 128, .block_kv = 128, .stages = 2, .pingpong = true}),                                         \
-    config_detail::warp_specialized(P "_d128_ws_q128_kv128_s2",    M, 128, 9,                                     \
+    config_detail::warp_specialized(P "_d128_ws_q128_kv128_s2",    M, 128, 2,                                     \
         {.block_q = 128, .block_kv = 128, .stages = 2}),                                                           \
-    config_detail::warp_specialized(P "_d128_ws_q128_kv64_s3",     M, 128, 10,                                    \
+    config_detail::warp_specialized(P "_d128_ws_q128_kv64_s3",     M, 128, 3,                                     \
         {.block_q = 128, .block_kv = 64, .stages = 3}),                                                            \
-    config_detail::warp_specialized(P "_d64_ws_q192_kv128_s2_pp",  M, 64,  5,                                     \
+    config_detail::warp_specialized(P "_d64_ws_q192_kv128_s2_pp",  M, 64,  1,                                     \
         {.block_q = 192, .block_kv = 128, .stages = 2, .pingpong = true}),                                         \
-    config_detail::warp_specialized(P "_d64_ws_q128_kv128_s3",     M, 64,  6,                                     \
+    config_detail::warp_specialized(P "_d64_ws_q128_kv128_s3",     M, 64,  2,                                     \
         {.block_q = 128, .block_kv = 128, .stages = 3}),                                                           \
-    config_detail::warp_specialized(P "_d256_ws_q128_kv64_s2",     M, 256, 3,                                     \
+    config_detail::warp_specialized(P "_d256_ws_q128_kv64_s2",     M, 256, 0,                                     \
         {.block_q = 128, .block_kv = 64, .stages = 2}),                                                            \
-    config_detail::warp_specialized(P "_d128_ws_q128_kv128_s2_pp_persistent", M, 128, 11,                         \
+    config_detail::warp_specialized(P "_d128_ws_q128_kv128_s2_pp_persistent", M, 128, 0,                          \
         {.block_q = 128, .block_kv = 128, .stages = 2, .pingpong = true, .persistent = true}),                     \
-    config_detail::warp_specialized(P "_d64_ws_q192_kv128_s2_pp_persistent",  M, 64,  7,                          \
+    config_detail::warp_specialized(P "_d64_ws_q192_kv128_s2_pp_persistent",  M, 64,  0,                          \
         {.block_q = 192, .block_kv = 128, .stages = 2, .pingpong = true, .persistent = true})
 
     TK_HALF_CONFIGS("fp16", MathMode::kFp16),
