@@ -213,3 +213,58 @@ def test_attention_functional_and_module(device):
     torch.testing.assert_close(tilekernels.attention(q, k, v, is_causal=True), expected, atol=1e-5, rtol=1e-5)
     module = tilekernels.ScaledDotProductAttention(is_causal=True)
     torch.testing.assert_close(module(q, k, v), expected, atol=1e-5, rtol=1e-5)
+
+
+def warp_specialized_candidates(q, k, v, is_causal):
+    plan = tilekernels.explain("attention", q, k, v, is_causal)
+    names = {c["id"]: c for c in tilekernels.tile_configs("attention")}
+    return [i for i in plan["candidates"] if names[i]["kernel"] == "warp_specialized"]
+
+
+@pytest.mark.cuda
+@pytest.mark.parametrize("dtype", [torch.float16, torch.bfloat16])
+def test_attention_warp_specialized_layouts(dtype):
+    """The TMA rows read q, k and v through 4-D tensor maps (column, row, head, batch): every layout
+    a map must describe, forced on each such row the GPU runs."""
+    if not any(c["kernel"] == "warp_specialized" and c["compiled"] and c["min_arch"] <= 90
+               for c in tilekernels.tile_configs("attention")) or torch.cuda.get_device_capability()[0] != 9:
+        pytest.skip("no warp-specialized rows for this GPU")
+    batch, heads, heads_kv = 2, 4, 2
+
+    def bshd(seq, h, dim):  # [B, S, H, D] viewed as [B, H, S, D]: head stride < row stride
+        return random_tensor((batch, seq, h, dim), dtype, "cuda").transpose(1, 2)
+
+    def expanded_heads(seq, dim):  # one kv head shared by all (head stride 0)
+        return random_tensor((batch, 1, seq, dim), dtype, "cuda").expand(batch, heads_kv, seq, dim)
+
+    def expanded_batch(seq, h, dim):  # batch stride 0
+        return random_tensor((1, h, seq, dim), dtype, "cuda").expand(batch, h, seq, dim)
+
+    cases = {
+        "bshd": lambda d: (bshd(200, heads, d), bshd(333, heads_kv, d), bshd(333, heads_kv, d)),
+        "expanded kv heads": lambda d: (random_tensor((batch, heads, 130, d), dtype, "cuda"),
+                                        expanded_heads(257, d), expanded_heads(257, d)),
+        "expanded batch": lambda d: (expanded_batch(64, heads, d), expanded_batch(100, heads_kv, d),
+                                     random_tensor((batch, heads_kv, 100, d), dtype, "cuda")),
+        "one row and key": lambda d: tuple(random_tensor((batch, h, 1, d), dtype, "cuda")
+                                           for h in (heads, heads_kv, heads_kv)),
+        "partial tiles": lambda d: (random_tensor((batch, heads, 17, d), dtype, "cuda"),
+                                    random_tensor((batch, heads_kv, 300, d), dtype, "cuda"),
+                                    random_tensor((batch, heads_kv, 300, d), dtype, "cuda")),
+    }
+    forced = set()
+    for dim in (64, 120, 128, 256):
+        for name, make in cases.items():
+            q, k, v = make(dim)
+            for is_causal in (False, True):
+                configs = warp_specialized_candidates(q, k, v, is_causal)
+                assert configs, (name, dim, "no warp-specialized row serves this layout")
+                reference, reference_lse = reference_attention(q, k, v, is_causal, None)
+                theirs = torch_attention(q, k, v, is_causal, None)
+                for config in configs:
+                    poison_allocator("cuda")
+                    ours, lse = torch.ops.kernels._attention_with_config(q, k, v, config, is_causal)
+                    assert_close_to_reference(ours, theirs, reference, atol=atol_for(dtype))
+                    torch.testing.assert_close(lse.double(), reference_lse, atol=1e-3, rtol=1e-4)
+                    forced.add(config)
+    assert len(forced) >= 3, forced

@@ -15,6 +15,7 @@
 #include "kernels/attention/attention_configs.h"
 #include "kernels/attention/attention_heuristic.h"
 #include "kernels/attention/attention_launch.h"
+#include "kernels/attention/attention_tma.h"
 #include "ops/attention_args.h"
 #include "ops/cuda_context.h"
 #include "ops/cuda_plan.h"
@@ -80,7 +81,8 @@ Plan plan_call(const PreparedCall& call, ScalarType dtype, const DeviceSpec& dev
     if (allows(maths, c.math) && c.head_dim >= p.head_dim && c.supports_seq_k(p.seq_k) &&
         c.supports_arch(device.arch) && attention::compiled_resources(id, &resources) &&
         resources.smem_bytes <= device.max_smem_per_block &&
-        (c.math != MathMode::kFp16x3 || attention::is_compiled(attention::exact_fallback(id, p.seq_k)))) {
+        (c.math != MathMode::kFp16x3 || attention::is_compiled(attention::exact_fallback(id, p.seq_k))) &&
+        (c.kernel != attention::Kernel::kWarpSpecialized || attention::tma_serves(c, p))) {
       plan.candidates.push_back(id);
     }
   }

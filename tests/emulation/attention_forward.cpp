@@ -1,27 +1,33 @@
 // The forward kernels under emulation against float64: on mma.sync kRegister, kSplitD and kTwoPhase
 // (large head dims), on Hopper wgmma kRegister (cp.async, SS with K-major tiles, RS with an MN-major
-// V); fp16 / bf16, grouped-query heads, causal with seq_q != seq_k, partial tiles, head dims padded to
+// V) and kWarpSpecialized (TMA, mbarrier rings, ping-pong, persistent walks); fp16 / bf16, grouped-query heads, causal with seq_q != seq_k, partial tiles, head dims padded to
 // 16 bytes, k / v as [batch, seq, heads, dim] views. Usage: attention_forward SEED [early | late]
 #include "emu_driver.h"
+#include "emu_tma.h"
 #include "kernels/attention/fwd_register.cuh"
 #include "kernels/attention/fwd_register_wgmma.cuh"
 #include "kernels/attention/fwd_split_d.cuh"
 #include "kernels/attention/fwd_two_phase.cuh"
+#include "kernels/attention/fwd_warp_specialized.cuh"
 
 namespace tilekernels::attention::detail {
 alignas(1024) unsigned char two_phase_dynamic_smem[emu::kSmemBytes];
 alignas(1024) unsigned char register_wgmma_dynamic_smem[emu::kSmemBytes];
+alignas(1024) unsigned char warp_specialized_dynamic_smem[emu::kSmemBytes];
 }  // namespace tilekernels::attention::detail
 
 using namespace tilekernels;
 using namespace tilekernels::attention;
 
-// Runs body() over the call's query tiles with `smem` as the kernels' shared memory.
+// Runs body() over the call's query tiles with `smem` as the kernels' shared memory (persistent rows:
+// a third as many CTAs, each walking about three tiles).
 template <class Body>
 void launch_tiles(const TileConfig& config, const emu::Problem& p, unsigned char* smem, Body body) {
   emu::shared_memory = smem;
-  emu::launch(static_cast<unsigned>(int64_t(p.batch) * p.heads_q * ((p.seq_q + config.block_q() - 1) / config.block_q())),
-              config.threads(), body);
+  const unsigned tiles =
+      static_cast<unsigned>(int64_t(p.batch) * p.heads_q * ((p.seq_q + config.block_q() - 1) / config.block_q()));
+  const bool persistent = config.kernel == Kernel::kWarpSpecialized && config.ws.persistent;
+  emu::launch(persistent ? std::max(1u, tiles / 3) : tiles, config.threads(), body);
 }
 
 template <int kConfig>
@@ -35,7 +41,14 @@ bool run(const emu::Problem& p, std::mt19937& rng) {
   map.num_q_tiles = (p.seq_q + kCfg.block_q() - 1) / kCfg.block_q();
   map.reverse = p.causal;
   const detail::KernelArgs args{call.params, map, p.scale * detail::kLog2e};
-  if constexpr (kCfg.kernel == Kernel::kRegister && kCfg.is_wgmma()) {
+  if constexpr (kCfg.kernel == Kernel::kWarpSpecialized) {
+    if (!tma_serves(kCfg, call.params)) std::abort();
+    const TmaMaps maps{emu::emulated_map(q_tensor_map(kCfg, call.params)),
+                       emu::emulated_map(k_tensor_map(kCfg, call.params)),
+                       emu::emulated_map(v_tensor_map(kCfg, call.params))};
+    launch_tiles(kCfg, p, detail::warp_specialized_dynamic_smem,
+                 [&] { detail::WarpSpecializedKernel<kConfig>::run(args, maps); });
+  } else if constexpr (kCfg.kernel == Kernel::kRegister && kCfg.is_wgmma()) {
     launch_tiles(kCfg, p, detail::register_wgmma_dynamic_smem, [&] { detail::RegisterWgmmaKernel<kConfig>::run(args); });
   } else if constexpr (kCfg.kernel == Kernel::kRegister) {
     launch_tiles(kCfg, p, detail::smem, [&] { detail::RegisterKernel<kConfig>::run(args); });
@@ -68,5 +81,13 @@ int main(int argc, char** argv) {
   ok &= run<emu::row_named(kTileConfigs, "fp16_d64_wgmma_q128_kv64_s3")>(one_row, rng);
   ok &= run<emu::row_named(kTileConfigs, "bf16_d64_wgmma_q128_kv128_s2")>(gqa64, rng);
   ok &= run<emu::row_named(kTileConfigs, "fp16_d256_wgmma_q128_kv64_s2")>(plain, rng);
+  ok &= run<emu::row_named(kTileConfigs, "fp16_d128_ws_q128_kv128_s2_pp")>(gqa, rng);
+  ok &= run<emu::row_named(kTileConfigs, "bf16_d128_ws_q128_kv64_s3")>(plain, rng);
+  ok &= run<emu::row_named(kTileConfigs, "fp16_d64_ws_q192_kv128_s2_pp")>(one_row, rng);
+  ok &= run<emu::row_named(kTileConfigs, "bf16_d64_ws_q128_kv128_s3")>(gqa64, rng);
+  ok &= run<emu::row_named(kTileConfigs, "fp16_d256_ws_q128_kv64_s2")>(plain, rng);
+  ok &= run<emu::row_named(kTileConfigs, "bf16_d128_ws_q128_kv128_s2_pp_persistent")>(gqa, rng);
+  ok &= run<emu::row_named(kTileConfigs, "fp16_d128_ws_q128_kv128_s2_pp_persistent")>(plain, rng);
+  ok &= run<emu::row_named(kTileConfigs, "fp16_d64_ws_q192_kv128_s2_pp_persistent")>(gqa64, rng);
   return emu::finish(ok);
 }

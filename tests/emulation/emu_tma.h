@@ -8,9 +8,14 @@
 #include "kernels/ptx/tma.cuh"
 
 namespace emu {
-inline CUtensorMap emulated_map(const tilekernels::TensorMap3d& desc) {
-  TensorMap m{static_cast<const unsigned char*>(desc.base), 3, {desc.dims[0], desc.dims[1], desc.dims[2]},
-              {desc.row_stride_bytes, desc.batch_stride_bytes}, {desc.box_x, desc.box_y, 1}};
+inline CUtensorMap emulated_map(const tilekernels::TensorMapDesc& desc) {
+  if (desc.rank == 0) std::abort();
+  TensorMap m{static_cast<const unsigned char*>(desc.base), desc.rank, {}, {}, {}};
+  for (int i = 0; i < desc.rank; ++i) {
+    m.dims[i] = desc.dims[i];
+    m.box[i] = desc.box[i];
+    if (i + 1 < desc.rank) m.strides_bytes[i] = desc.strides_bytes[i];
+  }
   CUtensorMap map;
   std::memset(&map, 0, sizeof(map));
   std::memcpy(&map, &m, sizeof(m));

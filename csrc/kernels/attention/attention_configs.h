@@ -3,7 +3,7 @@
 // configuration's index in kTileConfigs is its id everywhere. Torch-free, plain C++ (the binding
 // includes it); the kernels derive every template parameter from their row.
 //
-// Four kernels (README.md in this folder explains them):
+// Five kernels (README.md in this folder explains them):
 //   kRegister  FlashAttention-2 style: each warp owns 16 * (block_q / 16 / warps) query rows and the
 //              whole head dimension; P stays in registers as the A operand of P V. head_dim <= 256.
 //   kSplitD    large head dims, any seq_k: the warps form a warps_m x (warps / warps_m) grid; S = Q K^T
@@ -16,6 +16,9 @@
 //   kKeyBlocks fp32-accurate large head dims on Hopper wgmma with 3xFP16 (fp32 split into two fp16
 //              pieces): both phases of kTwoPhase per block of block_kv keys, P of one block in shared
 //              memory, and O carried from block to block through the output.
+//   kWarpSpecialized  FlashAttention-3 style on Hopper: a producer warpgroup streams Q, K and V with
+//              bulk tensor copies (TMA) into mbarrier rings; one consumer warpgroup per 64 query rows
+//              runs kRegister's wgmma step. fp16 / bf16, head_dim 64, 128, 256.
 #include <cstdint>
 
 #include "kernels/attention/attention_params.h"
@@ -23,7 +26,7 @@
 
 namespace tilekernels::attention {
 
-enum class Kernel : int32_t { kRegister = 0, kSplitD = 1, kTwoPhase = 2, kKeyBlocks = 3 };
+enum class Kernel : int32_t { kRegister = 0, kSplitD = 1, kTwoPhase = 2, kKeyBlocks = 3, kWarpSpecialized = 4 };
 
 inline constexpr const char* kernel_name(Kernel kernel) {
   switch (kernel) {
@@ -31,6 +34,7 @@ inline constexpr const char* kernel_name(Kernel kernel) {
     case Kernel::kSplitD: return "split_d";
     case Kernel::kTwoPhase: return "two_phase";
     case Kernel::kKeyBlocks: return "key_blocks";
+    case Kernel::kWarpSpecialized: return "warp_specialized";
   }
   return "?";
 }
@@ -75,6 +79,16 @@ struct KeyBlocksTiles {
   int pv_keys;   // keys of V per slot
 };
 
+// kWarpSpecialized (wgmma): a producer warpgroup and block_q / 64 consumer warpgroups of 64 query rows,
+// K and V tiles of block_kv keys in rings of `stages` slots each.
+struct WarpSpecializedTiles {
+  int block_q;            // query rows per CTA: 128 or 192
+  int block_kv;           // keys per K / V tile
+  int stages;             // slots of each ring
+  bool pingpong = false;    // the consumers take turns issuing their wgmma (FlashAttention-3's ping-pong)
+  bool persistent = false;  // one CTA per resident slot, each walking several query tiles
+};
+
 // What every row states besides its tiles.
 struct RowInfo {
   const char* name;
@@ -92,32 +106,55 @@ struct RowInfo {
 
 struct TileConfig : RowInfo {
   // The kernel's tiles: `reg` for kRegister, `split` for kSplitD and kTwoPhase, `blocks` for
-  // kKeyBlocks (reading another member is a compile error in constant expressions).
+  // kKeyBlocks, `ws` for kWarpSpecialized (reading another member is a compile error in constant
+  // expressions).
   union {
     RegisterTiles reg;
     SplitTiles split;
     KeyBlocksTiles blocks;
+    WarpSpecializedTiles ws;
   };
   // C++17 (torch < 2.12 builds in it) cannot switch a union member in a constant expression: each
   // constructor starts the row with its kernel's member.
   constexpr TileConfig(const RowInfo& row, RegisterTiles tiles) : RowInfo(row), reg(tiles) {}
   constexpr TileConfig(const RowInfo& row, SplitTiles tiles) : RowInfo(row), split(tiles) {}
   constexpr TileConfig(const RowInfo& row, KeyBlocksTiles tiles) : RowInfo(row), blocks(tiles) {}
+  constexpr TileConfig(const RowInfo& row, WarpSpecializedTiles tiles) : RowInfo(row), ws(tiles) {}
 
   constexpr bool is_wgmma() const { return engine == Engine::kWgmma; }
   constexpr bool supports_arch(int arch) const { return min_arch <= arch && arch <= max_arch; }
   constexpr int block_q() const {
-    return kernel == Kernel::kRegister ? reg.block_q : kernel == Kernel::kKeyBlocks ? blocks.block_q : split.block_q;
+    switch (kernel) {
+      case Kernel::kRegister: return reg.block_q;
+      case Kernel::kKeyBlocks: return blocks.block_q;
+      case Kernel::kWarpSpecialized: return ws.block_q;
+      default: return split.block_q;
+    }
   }
   constexpr int warps() const {
-    return kernel == Kernel::kRegister ? reg.warps : kernel == Kernel::kKeyBlocks ? blocks.block_q / 16 : split.warps;
+    switch (kernel) {
+      case Kernel::kRegister: return reg.warps;
+      case Kernel::kKeyBlocks: return blocks.block_q / 16;
+      case Kernel::kWarpSpecialized: return 4 * (ws.block_q / 64 + 1);
+      default: return split.warps;
+    }
   }
   constexpr int threads() const { return 32 * warps(); }
   constexpr int block_kv() const {
-    return kernel == Kernel::kRegister ? reg.block_kv : kernel == Kernel::kKeyBlocks ? blocks.block_kv : split.block_kv;
+    switch (kernel) {
+      case Kernel::kRegister: return reg.block_kv;
+      case Kernel::kKeyBlocks: return blocks.block_kv;
+      case Kernel::kWarpSpecialized: return ws.block_kv;
+      default: return split.block_kv;
+    }
   }
   constexpr int stages() const {
-    return kernel == Kernel::kRegister ? reg.stages : kernel == Kernel::kKeyBlocks ? blocks.stages : split.stages;
+    switch (kernel) {
+      case Kernel::kRegister: return reg.stages;
+      case Kernel::kKeyBlocks: return blocks.stages;
+      case Kernel::kWarpSpecialized: return ws.stages;
+      default: return split.stages;
+    }
   }
   // 0: any seq_k.
   constexpr int max_seq_k() const { return kernel == Kernel::kTwoPhase ? split.max_seq_k : 0; }
@@ -161,6 +198,12 @@ inline constexpr TileConfig two_phase_wgmma(const char* name, MathMode math, int
   return {row(name, Kernel::kTwoPhase, Engine::kWgmma, math, d, preference, 90), t};
 }
 
+// kWarpSpecialized (fwd_warp_specialized.cuh, Hopper only).
+inline constexpr TileConfig warp_specialized(const char* name, MathMode math, int d, int preference,
+                                             WarpSpecializedTiles t) {
+  return {row(name, Kernel::kWarpSpecialized, Engine::kWgmma, math, d, preference, 90), t};
+}
+
 inline constexpr TileConfig key_blocks_wgmma(const char* name, MathMode math, int d, int preference, KeyBlocksTiles t) {
   return {row(name, Kernel::kKeyBlocks, Engine::kWgmma, math, d, preference, 90), t};
 }
@@ -181,44 +224,44 @@ inline constexpr int kSmemLimitSm90 = 232448;
 inline constexpr TileConfig kTileConfigs[] = {
 #define TK_HALF_CONFIGS(P, M)                                                                                      \
     /* register on wgmma (H100 only): name, math, head dim, rank, tiles */                                        \
-    config_detail::reg_wgmma(P "_d128_wgmma_q128_kv128_s3", M, 128, 0,                                            \
+    config_detail::reg_wgmma(P "_d128_wgmma_q128_kv128_s3", M, 128, 4,                                            \
                              {.block_q = 128, .block_kv = 128, .warps = 8,  .stages = 3}), /* d128c, long8k_c */   \
-    config_detail::reg_wgmma(P "_d128_wgmma_q192_kv64_s2",  M, 128, 1,                                            \
+    config_detail::reg_wgmma(P "_d128_wgmma_q192_kv64_s2",  M, 128, 5,                                            \
                              {.block_q = 192, .block_kv = 64,  .warps = 12, .stages = 2}), /* d128 */             \
-    config_detail::reg_wgmma(P "_d128_wgmma_q128_kv128_s2", M, 128, 2,                                            \
+    config_detail::reg_wgmma(P "_d128_wgmma_q128_kv128_s2", M, 128, 6,                                            \
                              {.block_q = 128, .block_kv = 128, .warps = 8,  .stages = 2}),                        \
-    config_detail::reg_wgmma(P "_d128_wgmma_q128_kv64_s2",  M, 128, 3,                                            \
+    config_detail::reg_wgmma(P "_d128_wgmma_q128_kv64_s2",  M, 128, 7,                                            \
                              {.block_q = 128, .block_kv = 64,  .warps = 8,  .stages = 2}),                        \
-    config_detail::reg_wgmma(P "_d256_wgmma_q128_kv64_s2",  M, 256, 0,                                            \
+    config_detail::reg_wgmma(P "_d256_wgmma_q128_kv64_s2",  M, 256, 1,                                            \
                              {.block_q = 128, .block_kv = 64,  .warps = 8,  .stages = 2}), /* d256 */             \
     /* register (mma.sync): name, math, head dim, rank, min arch, tiles */                                        \
-    config_detail::reg(P "_d64_q128_kv64_w4_s2",  M, 64,  0, 80,                                                   \
+    config_detail::reg(P "_d64_q128_kv64_w4_s2",  M, 64,  3, 80,                                                   \
                        {.block_q = 128, .block_kv = 64, .warps = 4, .stages = 2, .q_in_regs = true}), /* d64 */    \
-    config_detail::reg(P "_d64_q256_kv64_w8_s2",  M, 64,  1, 80,                                                   \
+    config_detail::reg(P "_d64_q256_kv64_w8_s2",  M, 64,  4, 80,                                                   \
                        {.block_q = 256, .block_kv = 64, .warps = 8, .stages = 2, .q_in_regs = true}), /* d64: K/V shared by 8 */ \
     /* d64 on wgmma: short products next to the softmax (one exponential per 128 multiply-adds); slower */   \
-    config_detail::reg_wgmma(P "_d64_wgmma_q128_kv128_s2",  M, 64,  2,                                            \
+    config_detail::reg_wgmma(P "_d64_wgmma_q128_kv128_s2",  M, 64,  5,                                            \
                              {.block_q = 128, .block_kv = 128, .warps = 8,  .stages = 2}),                        \
-    config_detail::reg_wgmma(P "_d64_wgmma_q128_kv64_s3",   M, 64,  3,                                            \
+    config_detail::reg_wgmma(P "_d64_wgmma_q128_kv64_s3",   M, 64,  6,                                            \
                              {.block_q = 128, .block_kv = 64,  .warps = 8,  .stages = 3}),                        \
-    config_detail::reg_wgmma(P "_d64_wgmma_q192_kv64_s3",   M, 64,  4,                                            \
+    config_detail::reg_wgmma(P "_d64_wgmma_q192_kv64_s3",   M, 64,  7,                                            \
                              {.block_q = 192, .block_kv = 64,  .warps = 12, .stages = 3}),                        \
     config_detail::reg(P "_d80_q128_kv64_w4_s2",  M, 80,  0, 80, {.block_q = 128, .block_kv = 64, .warps = 4, .stages = 2}), \
     config_detail::reg(P "_d96_q128_kv64_w4_s2",  M, 96,  0, 80, {.block_q = 128, .block_kv = 64, .warps = 4, .stages = 2}), \
-    config_detail::reg(P "_d128_q128_kv64_w4_s2", M, 128, 4, 80,                                                   \
+    config_detail::reg(P "_d128_q128_kv64_w4_s2", M, 128, 8, 80,                                                   \
                        {.block_q = 128, .block_kv = 64, .warps = 4, .stages = 2}), /* d128 (FA2's tile) */         \
-    config_detail::reg(P "_d128_q128_kv32_w4_s2", M, 128, 5, 80,                                                   \
+    config_detail::reg(P "_d128_q128_kv32_w4_s2", M, 128, 9, 80,                                                   \
                        {.block_q = 128, .block_kv = 32, .warps = 4, .stages = 2}), /* d128: shorter S tiles */     \
-    config_detail::reg(P "_d128_q128_kv64_w8_s2", M, 128, 6, 80,                                                   \
+    config_detail::reg(P "_d128_q128_kv64_w8_s2", M, 128, 10, 80,                                                  \
                        {.block_q = 128, .block_kv = 64, .warps = 8, .stages = 2, .q_in_regs = true}), /* d128: 16 rows a warp */ \
-    config_detail::reg(P "_d128_q256_kv32_w8_s2", M, 128, 7, 80,                                                   \
+    config_detail::reg(P "_d128_q256_kv32_w8_s2", M, 128, 11, 80,                                                  \
                        {.block_q = 256, .block_kv = 32, .warps = 8, .stages = 2}), /* d128: K/V shared by 8 */     \
     config_detail::reg(P "_d160_q128_kv32_w8_s2", M, 160, 0, 80,                                                   \
                        {.block_q = 128, .block_kv = 32, .warps = 8, .stages = 2, .q_in_regs = true}),             \
     config_detail::reg(P "_d192_q128_kv32_w8_s2", M, 192, 0, 80, {.block_q = 128, .block_kv = 32, .warps = 8, .stages = 2}), \
-    config_detail::reg(P "_d256_q128_kv64_w8_s2", M, 256, 1, 90,                                                   \
+    config_detail::reg(P "_d256_q128_kv64_w8_s2", M, 256, 2, 90,                                                   \
                        {.block_q = 128, .block_kv = 64, .warps = 8, .stages = 2}), /* d256 on H100 */              \
-    config_detail::reg(P "_d256_q64_kv32_w4_s2",  M, 256, 2, 80, {.block_q = 64, .block_kv = 32, .warps = 4, .stages = 2}), \
+    config_detail::reg(P "_d256_q64_kv32_w4_s2",  M, 256, 3, 80, {.block_q = 64, .block_kv = 32, .warps = 4, .stages = 2}), \
     /* two_phase (seq_k <= 512, ranked before split_d there); the wgmma rows (both products on Hopper    */       \
     /* wgmma; kb97) rank first, with 4 stages (smaller reduction).                                        */       \
     config_detail::two_phase_wgmma(P "_d512_2p_wgmma_q128_s4", M, 512, 0,                                         \
@@ -270,11 +313,35 @@ inline constexpr TileConfig kTileConfigs[] = {
     config_detail::key_blocks_wgmma(P "_d1024_blocks_wgmma_q128", M, 1024, 0,                                     \
         {.block_q = 128, .block_kv = 256, .stages = 2, .d_chunk = 32, .o_chunk = 256, .pv_keys = 32}) /* kb97 */
 
+// warp_specialized (H100 only; ranked first in their groups, measured on the H200 2026-12-03 at 1.3-1.4x
+// the kRegister wgmma rows: benchmarks/RESULTS.md): name, math, head dim, rank, tiles. Persistent rows
+// lead (d64, d128, d128c); long causal rows (long8k_c) still prefer the non-persistent ping-pong row.
+#define TK_WARP_SPECIALIZED_CONFIGS(P, M)                                                                          \
+    config_detail::warp_specialized(P "_d128_ws_q128_kv128_s2_pp", M, 128, 1,                                     \
+        {.block_q = 128, .block_kv = 128, .stages = 2, .pingpong = true}),                                         \
+    config_detail::warp_specialized(P "_d128_ws_q128_kv128_s2",    M, 128, 2,                                     \
+        {.block_q = 128, .block_kv = 128, .stages = 2}),                                                           \
+    config_detail::warp_specialized(P "_d128_ws_q128_kv64_s3",     M, 128, 3,                                     \
+        {.block_q = 128, .block_kv = 64, .stages = 3}),                                                            \
+    config_detail::warp_specialized(P "_d64_ws_q192_kv128_s2_pp",  M, 64,  1,                                     \
+        {.block_q = 192, .block_kv = 128, .stages = 2, .pingpong = true}),                                         \
+    config_detail::warp_specialized(P "_d64_ws_q128_kv128_s3",     M, 64,  2,                                     \
+        {.block_q = 128, .block_kv = 128, .stages = 3}),                                                           \
+    config_detail::warp_specialized(P "_d256_ws_q128_kv64_s2",     M, 256, 0,                                     \
+        {.block_q = 128, .block_kv = 64, .stages = 2}),                                                            \
+    config_detail::warp_specialized(P "_d128_ws_q128_kv128_s2_pp_persistent", M, 128, 0,                          \
+        {.block_q = 128, .block_kv = 128, .stages = 2, .pingpong = true, .persistent = true}),                     \
+    config_detail::warp_specialized(P "_d64_ws_q192_kv128_s2_pp_persistent",  M, 64,  0,                          \
+        {.block_q = 192, .block_kv = 128, .stages = 2, .pingpong = true, .persistent = true})
+
     TK_HALF_CONFIGS("fp16", MathMode::kFp16),
     TK_HALF_CONFIGS("bf16", MathMode::kBf16),
     TK_FP16X3_CONFIGS("fp16x3", MathMode::kFp16x3),
     TK_FP32_CONFIGS("tf32", MathMode::kTf32),
     TK_FP32_CONFIGS("tf32x3", MathMode::kTf32x3),
+    TK_WARP_SPECIALIZED_CONFIGS("fp16", MathMode::kFp16),
+    TK_WARP_SPECIALIZED_CONFIGS("bf16", MathMode::kBf16),
+#undef TK_WARP_SPECIALIZED_CONFIGS
 #undef TK_HALF_CONFIGS
 #undef TK_FP16X3_CONFIGS
 #undef TK_FP32_CONFIGS

@@ -16,6 +16,7 @@
 #include "kernels/attention/fwd_register_wgmma.cuh"
 #include "kernels/attention/fwd_split_d.cuh"
 #include "kernels/attention/fwd_two_phase.cuh"
+#include "kernels/attention/fwd_warp_specialized.cuh"
 #include "kernels/attention/kernel_common.cuh"
 #include "kernels/common/build_archs.h"
 #include "kernels/common/per_device.h"
@@ -25,7 +26,9 @@ namespace tilekernels::attention::detail {
 template <int kConfig>
 constexpr auto kernel_function() {
   constexpr Kernel kind = kTileConfigs[kConfig].kernel;
-  if constexpr (kind == Kernel::kRegister && kTileConfigs[kConfig].is_wgmma()) {
+  if constexpr (kind == Kernel::kWarpSpecialized) {
+    return &warp_specialized_fwd_kernel<kConfig>;
+  } else if constexpr (kind == Kernel::kRegister && kTileConfigs[kConfig].is_wgmma()) {
     return &register_wgmma_fwd_kernel<kConfig>;
   } else if constexpr (kind == Kernel::kRegister) {
     return &register_fwd_kernel<kConfig>;
@@ -43,8 +46,11 @@ template <int kConfig, Kernel kKind = kTileConfigs[kConfig].kernel>
 using KernelOf = std::conditional_t<
     kKind == Kernel::kRegister,
     std::conditional_t<kTileConfigs[kConfig].is_wgmma(), RegisterWgmmaKernel<kConfig>, RegisterKernel<kConfig>>,
-    std::conditional_t<kKind == Kernel::kSplitD, SplitDKernel<kConfig>,
-                       std::conditional_t<kKind == Kernel::kTwoPhase, TwoPhaseKernel<kConfig>, KeyBlocksKernel<kConfig>>>>;
+    std::conditional_t<
+        kKind == Kernel::kSplitD, SplitDKernel<kConfig>,
+        std::conditional_t<kKind == Kernel::kTwoPhase, TwoPhaseKernel<kConfig>,
+                           std::conditional_t<kKind == Kernel::kKeyBlocks, KeyBlocksKernel<kConfig>,
+                                              WarpSpecializedKernel<kConfig>>>>>;
 
 // What the configuration's kernel needs, from its own layout (the registry hands it to the planner).
 template <int kConfig>
@@ -133,8 +139,22 @@ cudaError_t launch_config(const Params& p, cudaStream_t stream) {
 
   const KernelArgs args{p, map, p.scale * kLog2e};
   constexpr KernelResources kResources = kernel_resources<kConfig>();
-  kernel_function<kConfig>()<<<static_cast<unsigned>(num_blocks), kResources.threads, kResources.smem_bytes, stream>>>(
-      args);
+  dim3 grid(static_cast<unsigned>(num_blocks));
+  if constexpr (kCfg.kernel == Kernel::kWarpSpecialized) {
+    if (!tma_serves(kCfg, p)) return cudaErrorInvalidValue;  // the planner never picks it then
+    TmaMaps maps;
+    err = make_tma_maps(kCfg, p, &maps);
+    if (err != cudaSuccess) return err;
+    if constexpr (kCfg.ws.persistent) {  // at most one CTA per resident slot, each walking several tiles
+      int64_t resident = 0;
+      err = resident_ctas<kernel_function<kConfig>()>(kResources.threads, kResources.smem_bytes, &resident);
+      if (err != cudaSuccess) return err;
+      if (resident < num_blocks) grid.x = static_cast<unsigned>(resident);
+    }
+    kernel_function<kConfig>()<<<grid, kResources.threads, kResources.smem_bytes, stream>>>(args, maps);
+  } else {
+    kernel_function<kConfig>()<<<grid, kResources.threads, kResources.smem_bytes, stream>>>(args);
+  }
   err = cudaGetLastError();
   if (err != cudaSuccess || kCfg.math != MathMode::kFp16x3) return err;
   // The tiles the fp16x3 kernel flagged run again on the exact row (registered by its own instance

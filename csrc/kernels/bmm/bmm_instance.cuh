@@ -22,24 +22,6 @@
 
 namespace tilekernels::bmm::detail {
 
-// CTAs of kKernel that the current device holds at once (SMs x resident CTAs per SM), once per device.
-template <auto kKernel>
-cudaError_t resident_ctas(int threads, int smem_bytes, int64_t* ctas) {
-  static PerDevice<int64_t> resident;
-  return resident.get(
-      [&](int device, int64_t* count) {
-        int sms = 0, per_sm = 0;
-        cudaError_t err = cudaDeviceGetAttribute(&sms, cudaDevAttrMultiProcessorCount, device);
-        if (err != cudaSuccess) return err;
-        err = cudaOccupancyMaxActiveBlocksPerMultiprocessor(&per_sm, kKernel, threads, smem_bytes);
-        if (err != cudaSuccess) return err;
-        if (per_sm < 1) return cudaErrorInvalidConfiguration;
-        *count = static_cast<int64_t>(sms) * per_sm;
-        return cudaSuccess;
-      },
-      ctas);
-}
-
 // A launch of `grid` CTAs in clusters of `cluster` along x; `attribute` holds the cluster size and must
 // outlive the returned configuration.
 inline cudaLaunchConfig_t cluster_launch(dim3 grid, int threads, int smem_bytes, cudaStream_t stream, int cluster,
@@ -182,7 +164,7 @@ cudaError_t launch_over_tiles(const Params& params, cudaStream_t stream, const E
     int64_t units = (tiles_m + kCluster - 1) / kCluster * tiles_n * params.batch;
     if constexpr (kCfg.persistent) {
       int64_t resident = 0;
-      err = kCluster == 1 ? resident_ctas<kKernel>(kCfg.threads(), kSmemBytes, &resident)
+      err = kCluster == 1 ? ::tilekernels::resident_ctas<kKernel>(kCfg.threads(), kSmemBytes, &resident)
                           : resident_clusters<kKernel>(kCfg.threads(), kSmemBytes, kCluster, &resident);
       if (err != cudaSuccess) return err;
       if (resident < units) units = resident;

@@ -27,53 +27,57 @@ struct TmaOperands {
 // One operand: (k, rows, batch) when k-contiguous, read in boxes of 64 k x box_rows rows; otherwise
 // (rows, k, batch) in boxes of 64 rows x 64 k, one per 64-row segment of the tile. A broadcast operand
 // (batch stride 0) is a one-item tensor.
-inline TensorMap3d operand_map(const void* base, bool bf16, bool k_contiguous, int64_t k, int64_t rows, int64_t ld,
+inline TensorMapDesc operand_map(const void* base, bool bf16, bool k_contiguous, int64_t k, int64_t rows, int64_t ld,
                                int64_t batch, int64_t batch_stride, int box_rows) {
-  TensorMap3d t{};
+  TensorMapDesc t;
   t.base = base;
   t.bf16 = bf16;
+  t.rank = 3;
   t.dims[0] = static_cast<uint64_t>(k_contiguous ? k : rows);
   t.dims[1] = static_cast<uint64_t>(k_contiguous ? rows : k);
   t.dims[2] = static_cast<uint64_t>(batch_stride ? batch : 1);
-  t.row_stride_bytes = static_cast<uint64_t>(ld) * 2;
-  t.batch_stride_bytes = batch_stride ? static_cast<uint64_t>(batch_stride) * 2 : t.row_stride_bytes * t.dims[1];
-  t.box_x = kTmaBoxElements;
-  t.box_y = static_cast<uint32_t>(k_contiguous ? box_rows : kTmaBoxElements);
+  t.strides_bytes[0] = static_cast<uint64_t>(ld) * 2;
+  t.strides_bytes[1] = batch_stride ? static_cast<uint64_t>(batch_stride) * 2 : t.strides_bytes[0] * t.dims[1];
+  t.box[0] = kTmaBoxElements;
+  t.box[1] = static_cast<uint32_t>(k_contiguous ? box_rows : kTmaBoxElements);
+  t.box[2] = 1;
   return t;
 }
 
-inline TensorMap3d a_tensor_map(const TileConfig& config, const Params& p) {
+inline TensorMapDesc a_tensor_map(const TileConfig& config, const Params& p) {
   return operand_map(p.a, p.math == MathMode::kBf16, p.a_k_major, p.k, p.m, p.lda, p.batch, p.a_batch_stride,
                      config.block_m);
 }
 
 // In a cluster each CTA loads a 1 / cluster_m share of B's k-contiguous box (bmm_wgmma_tma.cuh).
-inline TensorMap3d b_tensor_map(const TileConfig& config, const Params& p) {
+inline TensorMapDesc b_tensor_map(const TileConfig& config, const Params& p) {
   return operand_map(p.b, p.math == MathMode::kBf16, p.b_k_major, p.k, p.n, p.ldb, p.batch, p.b_batch_stride,
                      config.block_n / config.cluster_m);
 }
 
 // C as (n, rows, batch) in boxes of 64 columns x 64 rows: one consumer warpgroup's rows, a 128-byte
 // swizzle row of columns.
-inline TensorMap3d c_tensor_map(const Params& p) {
-  TensorMap3d t{};
+inline TensorMapDesc c_tensor_map(const Params& p) {
+  TensorMapDesc t;
   t.base = p.c;
   t.bf16 = p.math == MathMode::kBf16;
+  t.rank = 3;
   t.dims[0] = static_cast<uint64_t>(p.n);
   t.dims[1] = static_cast<uint64_t>(p.m);
   t.dims[2] = static_cast<uint64_t>(p.batch);
-  t.row_stride_bytes = static_cast<uint64_t>(p.ldc) * 2;
-  t.batch_stride_bytes = p.batch > 1 ? static_cast<uint64_t>(p.c_batch_stride) * 2 : t.row_stride_bytes * t.dims[1];
-  t.box_x = kTmaBoxElements;
-  t.box_y = kTmaBoxElements;
+  t.strides_bytes[0] = static_cast<uint64_t>(p.ldc) * 2;
+  t.strides_bytes[1] = p.batch > 1 ? static_cast<uint64_t>(p.c_batch_stride) * 2 : t.strides_bytes[0] * t.dims[1];
+  t.box[0] = kTmaBoxElements;
+  t.box[1] = kTmaBoxElements;
+  t.box[2] = 1;
   return t;
 }
 
 // Tensor maps describe rows that do not overlap: rows at least a row apart, batch items at least a
 // matrix apart (other strides, legal for bmm, keep the cp.async rows).
-inline bool tma_describes(const TensorMap3d& t) {
-  return tensor_map_describes(t) && t.row_stride_bytes >= t.dims[0] * 2 &&
-         (t.dims[2] == 1 || t.batch_stride_bytes >= t.row_stride_bytes * t.dims[1]);
+inline bool tma_describes(const TensorMapDesc& t) {
+  return tensor_map_describes(t) && t.strides_bytes[0] >= t.dims[0] * 2 &&
+         (t.dims[2] == 1 || t.strides_bytes[1] >= t.strides_bytes[0] * t.dims[1]);
 }
 
 inline bool tma_serves(const TileConfig& config, const Params& p) {

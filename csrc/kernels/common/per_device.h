@@ -1,6 +1,6 @@
 #pragma once
 // Values a launcher computes once per CUDA device and keeps: a kernel's shared-memory opt-in (a
-// per-device function attribute), resident CTAs, a device's L2 size. Shared by both kernel families.
+// per-device function attribute), its resident CTAs, a device's L2 size. Shared by both kernel families.
 // Torch-free.
 #include <cuda_runtime.h>
 
@@ -55,6 +55,25 @@ cudaError_t allow_dynamic_smem(int bytes) {
         return cudaFuncSetAttribute(kKernel, cudaFuncAttributeMaxDynamicSharedMemorySize, bytes);
       },
       &opted_bytes);
+}
+
+// CTAs of kKernel that the current device holds at once (SMs x resident CTAs per SM), once per device:
+// the grid of a persistent launch.
+template <auto kKernel>
+cudaError_t resident_ctas(int threads, int smem_bytes, int64_t* ctas) {
+  static PerDevice<int64_t> resident;
+  return resident.get(
+      [&](int device, int64_t* count) {
+        int sms = 0, per_sm = 0;
+        cudaError_t err = cudaDeviceGetAttribute(&sms, cudaDevAttrMultiProcessorCount, device);
+        if (err != cudaSuccess) return err;
+        err = cudaOccupancyMaxActiveBlocksPerMultiprocessor(&per_sm, kKernel, threads, smem_bytes);
+        if (err != cudaSuccess) return err;
+        if (per_sm < 1) return cudaErrorInvalidConfiguration;
+        *count = static_cast<int64_t>(sms) * per_sm;
+        return cudaSuccess;
+      },
+      ctas);
 }
 
 // The current device's L2 bytes, looked up once per device.

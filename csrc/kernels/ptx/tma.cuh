@@ -20,6 +20,16 @@ __device__ __forceinline__ void tma_load_3d(uint32_t dst, const void* map, int32
       : "memory");
 }
 
+// The 4-D form (x, y, z, w), e.g. (column, row, head, batch) of an attention operand.
+__device__ __forceinline__ void tma_load_4d(uint32_t dst, const void* map, int32_t x, int32_t y, int32_t z, int32_t w,
+                                            uint32_t bar) {
+  asm volatile(
+      "cp.async.bulk.tensor.4d.shared::cluster.global.tile.mbarrier::complete_tx::bytes [%0], [%1, {%2, %3, %4, "
+      "%5}], [%6];\n" ::"r"(dst),
+      "l"(reinterpret_cast<uint64_t>(map)), "r"(x), "r"(y), "r"(z), "r"(w), "r"(bar)
+      : "memory");
+}
+
 // The same box, written at shared address `dst` of every CTA of the cluster in `cta_mask` (bit i: rank
 // i), each completing its bytes on its own mbarrier at address `bar`.
 __device__ __forceinline__ void tma_load_3d_multicast(uint32_t dst, const void* map, int32_t x, int32_t y, int32_t z,
