@@ -107,10 +107,13 @@ struct BackwardKeyKernel {
     };
 
     // Prologue: group 0 = K, V and job 0; then one group per stage (empty past the last job), so that
-    // before step j exactly kStages - 1 + j groups are committed and group j holds job j.
-    TileCopy<KVL, kThreads, T>(tid, p.k_row_stride).issue(k_smem, k_head, p.k_row_stride, k0, seq_k, 0, head_dim);
-    TileCopy<KVL, kThreads, T>(tid, p.v_row_stride).issue(v_smem, v_head, p.v_row_stride, k0, seq_k, 0, head_dim);
-    if (num_jobs > 0) load_job(0, 0);
+    // before step j exactly kStages - 1 + j groups are committed and group j holds job j. Without jobs
+    // (causal keys after every row) nothing is loaded and the gradients stay zero.
+    if (num_jobs > 0) {
+      TileCopy<KVL, kThreads, T>(tid, p.k_row_stride).issue(k_smem, k_head, p.k_row_stride, k0, seq_k, 0, head_dim);
+      TileCopy<KVL, kThreads, T>(tid, p.v_row_stride).issue(v_smem, v_head, p.v_row_stride, k0, seq_k, 0, head_dim);
+      load_job(0, 0);
+    }
     ptx::cp_async_commit();
 #pragma unroll
     for (int s = 1; s < kStages - 1; ++s) {
