@@ -17,6 +17,7 @@
 
 #include "kernels/attention/backward/backward_configs.h"
 #include "kernels/attention/backward/backward_params.h"
+#include "kernels/attention/backward/bwd_products.cuh"
 #include "kernels/attention/kernel_common.cuh"
 #include "kernels/attention/operand.cuh"
 #include "kernels/attention/smem_layout.cuh"
@@ -43,7 +44,6 @@ struct BackwardKeyKernel {
   static constexpr int kNQ = kBQ / 8;               // n8 tiles of query columns in S^T and dP^T
   static constexpr int kDT = kD / 8;                // n8 tiles of dK and dV
   static constexpr int kKD = kD / 16;               // k16 steps over the head dim
-  static constexpr int kKQ = kBQ / 16;              // k16 steps over query rows
 
   using KVL = TileLayout<kBKV, kD, 2, Access::kLdmatrix>;  // K, V
   using QL = TileLayout<kBQ, kD, 2, Access::kLdmatrix>;    // Q, dO
@@ -143,23 +143,7 @@ struct BackwardKeyKernel {
 
       // S^T = K Q^T (keys x query rows).
       float st[kMT][kNQ][4];
-      zero_fragments(st);
-#pragma unroll
-      for (int kk = 0; kk < kKD; ++kk) {
-        typename Op::A a[kMT];
-#pragma unroll
-        for (int mi = 0; mi < kMT; ++mi) Op::template load_a<KVL>(a[mi], k_smem, warp_key0 + mi * 16, kk * 16, lane);
-#pragma unroll
-        for (int np = 0; np < kNQ / 2; ++np) {
-          typename Op::B bq[2];
-          Op::template load_b_nk<QL>(bq, qs, np * 16, kk * 16, lane);
-#pragma unroll
-          for (int mi = 0; mi < kMT; ++mi) {
-            Op::mma(st[mi][2 * np], a[mi], bq[0]);
-            Op::mma(st[mi][2 * np + 1], a[mi], bq[1]);
-          }
-        }
-      }
+      product_nk<Op, KVL, QL, kMT, kNQ, kKD>(st, k_smem, warp_key0, qs, lane);
 
       // P^T; masked: rows past seq_q and (causal) rows before the key.
       const bool needs_mask = q0 + kBQ > seq_q || (p.causal && q0 < k0 + kBKV - 1);
@@ -182,42 +166,11 @@ struct BackwardKeyKernel {
       }
 
       // dV += P^T dO.
-#pragma unroll
-      for (int kk = 0; kk < kKQ; ++kk) {
-        typename Op::A pa[kMT];
-#pragma unroll
-        for (int mi = 0; mi < kMT; ++mi) Op::a_from_accumulators(pa[mi], st[mi][2 * kk], st[mi][2 * kk + 1]);
-#pragma unroll
-        for (int dp = 0; dp < kDT / 2; ++dp) {
-          typename Op::B bo[2];
-          Op::template load_b_kn<QL>(bo, dos, kk * 16, dp * 16, lane);
-#pragma unroll
-          for (int mi = 0; mi < kMT; ++mi) {
-            Op::mma(dv[mi][2 * dp], pa[mi], bo[0]);
-            Op::mma(dv[mi][2 * dp + 1], pa[mi], bo[1]);
-          }
-        }
-      }
+      product_kn<Op, QL>(dv, st, dos, lane);
 
       // dP^T = V dO^T, then dS^T = P^T (dP^T - delta) in place of P^T.
       float dpt[kMT][kNQ][4];
-      zero_fragments(dpt);
-#pragma unroll
-      for (int kk = 0; kk < kKD; ++kk) {
-        typename Op::A a[kMT];
-#pragma unroll
-        for (int mi = 0; mi < kMT; ++mi) Op::template load_a<KVL>(a[mi], v_smem, warp_key0 + mi * 16, kk * 16, lane);
-#pragma unroll
-        for (int np = 0; np < kNQ / 2; ++np) {
-          typename Op::B bo[2];
-          Op::template load_b_nk<QL>(bo, dos, np * 16, kk * 16, lane);
-#pragma unroll
-          for (int mi = 0; mi < kMT; ++mi) {
-            Op::mma(dpt[mi][2 * np], a[mi], bo[0]);
-            Op::mma(dpt[mi][2 * np + 1], a[mi], bo[1]);
-          }
-        }
-      }
+      product_nk<Op, KVL, QL, kMT, kNQ, kKD>(dpt, v_smem, warp_key0, dos, lane);
 #pragma unroll
       for (int mi = 0; mi < kMT; ++mi) {
 #pragma unroll
@@ -228,22 +181,7 @@ struct BackwardKeyKernel {
       }
 
       // dK += dS^T Q.
-#pragma unroll
-      for (int kk = 0; kk < kKQ; ++kk) {
-        typename Op::A sa[kMT];
-#pragma unroll
-        for (int mi = 0; mi < kMT; ++mi) Op::a_from_accumulators(sa[mi], st[mi][2 * kk], st[mi][2 * kk + 1]);
-#pragma unroll
-        for (int dp = 0; dp < kDT / 2; ++dp) {
-          typename Op::B bq[2];
-          Op::template load_b_kn<QL>(bq, qs, kk * 16, dp * 16, lane);
-#pragma unroll
-          for (int mi = 0; mi < kMT; ++mi) {
-            Op::mma(dk[mi][2 * dp], sa[mi], bq[0]);
-            Op::mma(dk[mi][2 * dp + 1], sa[mi], bq[1]);
-          }
-        }
-      }
+      product_kn<Op, QL>(dk, st, qs, lane);
     }
 
     // Epilogue: scale dK; keys no query row sees keep zero gradients.

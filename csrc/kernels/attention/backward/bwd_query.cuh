@@ -14,6 +14,7 @@
 
 #include "kernels/attention/backward/backward_configs.h"
 #include "kernels/attention/backward/backward_params.h"
+#include "kernels/attention/backward/bwd_products.cuh"
 #include "kernels/attention/kernel_common.cuh"
 #include "kernels/attention/operand.cuh"
 #include "kernels/attention/smem_layout.cuh"
@@ -39,7 +40,6 @@ struct BackwardQueryKernel {
   static constexpr int kNT = kBKV / 8;             // n8 tiles of S and dP
   static constexpr int kDT = kD / 8;               // n8 tiles of dQ
   static constexpr int kKD = kD / 16;              // k16 steps over the head dim
-  static constexpr int kKK = kBKV / 16;            // k16 steps over keys
 
   using QL = TileLayout<kBQ, kD, 2, Access::kLdmatrix>;    // Q, dO
   using KVL = TileLayout<kBKV, kD, 2, Access::kLdmatrix>;  // K, V
@@ -49,28 +49,6 @@ struct BackwardQueryKernel {
   static_assert(kBQ % (16 * kWarps) == 0 && kMT >= 1, "block_q must be a multiple of 16 * warps");
   static_assert(kBKV % 16 == 0 && kD % 16 == 0, "block_kv and head_dim must be multiples of 16");
   static_assert(kStages >= 2, "the ring needs at least two stages");
-
-  // S (or dP) of the warp's rows against one key block: A rows from `a_tile`, B keys from `b_tile`.
-  __device__ __forceinline__ static void product_nk(float (&acc)[kMT][kNT][4], const unsigned char* a_tile,
-                                                    const unsigned char* b_tile, int warp_row0, int lane) {
-    zero_fragments(acc);
-#pragma unroll
-    for (int kk = 0; kk < kKD; ++kk) {
-      typename Op::A a[kMT];
-#pragma unroll
-      for (int mi = 0; mi < kMT; ++mi) Op::template load_a<QL>(a[mi], a_tile, warp_row0 + mi * 16, kk * 16, lane);
-#pragma unroll
-      for (int np = 0; np < kNT / 2; ++np) {
-        typename Op::B b[2];
-        Op::template load_b_nk<KVL>(b, b_tile, np * 16, kk * 16, lane);
-#pragma unroll
-        for (int mi = 0; mi < kMT; ++mi) {
-          Op::mma(acc[mi][2 * np], a[mi], b[0]);
-          Op::mma(acc[mi][2 * np + 1], a[mi], b[1]);
-        }
-      }
-    }
-  }
 
   __device__ __forceinline__ static void run(const BackwardParams& p) {
     extern __shared__ __align__(128) unsigned char smem[];
@@ -151,8 +129,8 @@ struct BackwardQueryKernel {
       const int kv0 = j * kBKV;
 
       float s[kMT][kNT][4], dp[kMT][kNT][4];
-      product_nk(s, q_smem, ks, warp_row0, lane);
-      product_nk(dp, do_smem, vs, warp_row0, lane);
+      product_nk<Op, QL, KVL, kMT, kNT, kKD>(s, q_smem, warp_row0, ks, lane);
+      product_nk<Op, QL, KVL, kMT, kNT, kKD>(dp, do_smem, warp_row0, vs, lane);
 
       // dS = P (dP - delta) in place of S; masked: keys past seq_k, (causal) keys after the row.
       const bool needs_mask = kv0 + kBKV > seq_k || (p.causal && kv0 + kBKV - 1 > q0);
@@ -175,22 +153,7 @@ struct BackwardQueryKernel {
       }
 
       // dQ += dS K.
-#pragma unroll
-      for (int kk = 0; kk < kKK; ++kk) {
-        typename Op::A sa[kMT];
-#pragma unroll
-        for (int mi = 0; mi < kMT; ++mi) Op::a_from_accumulators(sa[mi], s[mi][2 * kk], s[mi][2 * kk + 1]);
-#pragma unroll
-        for (int dt = 0; dt < kDT / 2; ++dt) {
-          typename Op::B bk[2];
-          Op::template load_b_kn<KVL>(bk, ks, kk * 16, dt * 16, lane);
-#pragma unroll
-          for (int mi = 0; mi < kMT; ++mi) {
-            Op::mma(dq[mi][2 * dt], sa[mi], bk[0]);
-            Op::mma(dq[mi][2 * dt + 1], sa[mi], bk[1]);
-          }
-        }
-      }
+      product_kn<Op, KVL>(dq, s, ks, lane);
     }
 
     float q_scale[kMT][2];
