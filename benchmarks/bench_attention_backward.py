@@ -7,7 +7,9 @@ default backend and its FlashAttention-2 backend, on the shapes of issue #18.
 Each repetition runs the forward and torch.autograd.grad of all three inputs (the training step's
 attention work), timed with CUDA events, L2 flushed before each; the median is reported with the
 ratio SDPA / ours from the same run, the backward's TFLOP/s (its 2.5 forward-equivalent products,
-timed alone after a forward outside the timing), and the largest gradient difference from SDPA's.
+timed alone after a forward outside the timing), the largest gradient difference from SDPA's, and the
+step's compute and memory floors (3.5 forward-equivalent products at the GPU's ceiling; the compulsory
+bytes at its copy bandwidth; ceilings as `bench_attention.py --measure-ceilings` left them).
 Shapes the CUDA backward does not cover yet (head dims above 128) are listed as such.
 """
 
@@ -19,6 +21,8 @@ import torch
 import torch.nn.functional as F
 
 import tilekernels
+from tilekernels.benchmarking.ceilings import ceilings_for
+from tilekernels.benchmarking.suites import floors_ms
 from tilekernels.benchmarking.timing import time_ms
 
 # name: (batch, heads_q, heads_kv, seq, head_dim, causal)
@@ -59,10 +63,19 @@ def backward_flops(batch, heads_q, seq, head_dim, causal):
     return 2.5 * forward
 
 
-def bench_shape(name, dtype_name, reps):
+def step_bytes(batch, heads_q, heads_kv, seq, head_dim, element_bytes):
+    """Compulsory traffic of forward + backward: q and o (forward), q, o and dO read and dq written
+    (backward); k and v read twice, dk and dv written."""
+    return 6.0 * element_bytes * seq * head_dim * batch * (heads_q + heads_kv)
+
+
+def bench_shape(name, dtype_name, reps, ceilings):
     batch, heads_q, heads_kv, seq, head_dim, causal = SHAPES[name]
     dtype = DTYPES[dtype_name]
     row = {"shape": name, "dtype": dtype_name, "sizes": [batch, heads_q, heads_kv, seq, head_dim], "causal": causal}
+    step_flops = 3.5 / 2.5 * backward_flops(batch, heads_q, seq, head_dim, causal)
+    row["compute_floor_ms"], row["memory_floor_ms"] = floors_ms(
+        step_flops, step_bytes(batch, heads_q, heads_kv, seq, head_dim, 2), dtype_name, ceilings)
     if head_dim > CUDA_BACKWARD_MAX_HEAD_DIM:
         row["ours"] = f"not covered (CUDA backward head dims <= {CUDA_BACKWARD_MAX_HEAD_DIM})"
         return row
@@ -97,11 +110,12 @@ def main():
     args = parser.parse_args()
     if not torch.cuda.is_available():
         raise SystemExit("bench_attention_backward.py needs a CUDA GPU")
-    print(f"{torch.cuda.get_device_name()}  torch {torch.__version__}")
+    ceilings, source = ceilings_for(torch.cuda.get_device_name())
+    print(f"{torch.cuda.get_device_name()}  torch {torch.__version__}  ceilings: {source}")
     rows = []
     for name in args.shapes:
         for dtype_name in args.dtypes:
-            row = bench_shape(name, dtype_name, args.reps)
+            row = bench_shape(name, dtype_name, args.reps, ceilings)
             rows.append(row)
             print(json.dumps(row))
     ratios = [r["ratio_vs_sdpa"] for r in rows if "ratio_vs_sdpa" in r]
