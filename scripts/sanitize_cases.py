@@ -1,6 +1,6 @@
 """A few bmm and attention calls for compute-sanitizer (memcheck), each forced through every candidate
-configuration: edge tiles, every layout, NaN tiles, GQA, causal, odd lengths. Small, so the
-instrumented run stays short."""
+configuration: edge tiles, every layout, NaN tiles, GQA, causal, odd lengths; and the attention
+backward on the same kinds of edges. Small, so the instrumented run stays short."""
 
 import torch
 
@@ -60,5 +60,17 @@ q[0, 2, 200, 5] = 7e4
 for causal in (False, True):
     for config in tilekernels.explain("attention", q, q, q, is_causal=causal)["candidates"]:
         torch.ops.kernels._attention_with_config(q, q, q, config, is_causal=causal)
+# The backward: GQA, causal with Sq > Sk and Sq < Sk, partial key / query blocks, rows padded to 16
+# bytes (dim 100), [B, S, H, D] views, grad_lse.
+for dtype in (torch.float16, torch.bfloat16):
+    for dim, seq_q, seq_k in [(64, 67, 93), (100, 130, 45), (128, 33, 200)]:
+        q = torch.randn(2, 4, seq_q, dim, device="cuda", dtype=dtype)
+        k = torch.randn(2, seq_k, 2, dim, device="cuda", dtype=dtype).transpose(1, 2)
+        v = torch.randn(2, 2, seq_k, dim, device="cuda", dtype=dtype)
+        grad_out = torch.randn_like(q)
+        for causal in (False, True):
+            out, lse = torch.ops.kernels.attention_with_lse(q, k, v, is_causal=causal)
+            grad_lse = torch.randn_like(lse) if causal else None
+            torch.ops.kernels._attention_backward(grad_out, q, k, v, out, lse, grad_lse, causal, None)
 torch.cuda.synchronize()
 print("sanitize cases ran")

@@ -1,5 +1,6 @@
-"""Attention backward (CPU so far): gradients of attention / attention_with_lse against float64,
-against torch's own error, determinism, opcheck, torch.compile and a few training steps."""
+"""Attention backward on the CPU (every dtype) and CUDA (fp16 / bf16): gradients of attention /
+attention_with_lse against float64, against torch's own error, determinism, views, opcheck,
+torch.compile and a few training steps."""
 
 import pytest
 import torch
@@ -20,6 +21,21 @@ CASES = [
 DTYPES = [torch.float32, torch.bfloat16, torch.float16]
 
 
+# CUDA (v's head dim equals q's there): GQA and MQA, causal with Sq > Sk and Sq < Sk, head dims from 8
+# to 128 (72 and 100: rows padded to 16 bytes; 100 on the d128 row), one query row, edges of the
+# 32 / 64-row query blocks and 64-key blocks, several blocks per CTA, a scale of 2.
+CUDA_CASES = [
+    (2, 4, 2, 37, 53, 40, 40, False, None),
+    (1, 2, 2, 70, 45, 64, 64, True, 0.3),
+    (1, 3, 1, 33, 90, 64, 64, True, None),
+    (2, 2, 2, 1, 5, 8, 8, False, None),
+    (1, 2, 1, 65, 129, 128, 128, False, 2.0),
+    (2, 4, 4, 200, 300, 128, 128, True, None),
+    (1, 8, 2, 130, 130, 100, 100, True, None),
+    (1, 2, 2, 257, 64, 72, 72, False, None),
+]
+
+
 def make_inputs(case, dtype, device="cpu"):
     batch, heads_q, heads_kv, seq_q, seq_k, head_dim, head_dim_v, _, _ = case
     q = random_tensor((batch, heads_q, seq_q, head_dim), dtype, device).requires_grad_(True)
@@ -35,7 +51,7 @@ def reference_grads(q, k, v, grad_out, causal, scale, grad_lse=None):
     group = q.shape[1] // k.shape[1]
     scores = q64 @ k64.repeat_interleave(group, 1).transpose(-1, -2) * (q.shape[-1] ** -0.5 if scale is None else scale)
     if causal:
-        visible = torch.ones(q.shape[2], k.shape[2], dtype=torch.bool).tril()
+        visible = torch.ones(q.shape[2], k.shape[2], dtype=torch.bool, device=q.device).tril()
         scores = scores.masked_fill(~visible, float("-inf"))
     out = torch.softmax(scores, -1) @ v64.repeat_interleave(group, 1)
     loss = (out * grad_out.double()).sum()
@@ -52,33 +68,46 @@ def grads_of(op, inputs, grad_out):
     return [t.grad.clone() for t in inputs]
 
 
-@pytest.mark.parametrize("dtype", DTYPES)
-@pytest.mark.parametrize("case", CASES)
-def test_attention_gradients_within_twice_torchs_error(case, dtype):
-    """FlashAttention's rule: each gradient's max error against float64 at most twice that of torch's
-    SDPA backward at the same dtype, plus one ulp of the dtype at the gradient's size (both round to
-    it: at 16 bits, which of the two meets a half-ulp tie first is luck)."""
+def assert_within_twice_torchs_error(case, dtype, device):
     causal, scale = case[7], case[8]
-    q, k, v, grad_out = make_inputs(case, dtype)
+    q, k, v, grad_out = make_inputs(case, dtype, device)
     ours = grads_of(lambda *t: torch.ops.kernels.attention(*t, is_causal=causal, scale=scale), (q, k, v), grad_out)
     theirs = grads_of(lambda *t: F.scaled_dot_product_attention(*t, is_causal=causal, scale=scale, enable_gqa=True),
                       (q, k, v), grad_out)
     for name, our, their, ref in zip("qkv", ours, theirs, reference_grads(q, k, v, grad_out, causal, scale)):
-        assert our.dtype == dtype and our.shape == ref.shape
+        assert our.dtype == dtype and our.shape == ref.shape and our.device == q.device
         our_error = (our.double() - ref).abs().max().item()
         their_error = (their.double() - ref).abs().max().item()
         floor = torch.finfo(dtype).eps * ref.abs().max().item()
         assert our_error <= 2 * their_error + floor, (name, our_error, their_error)
 
 
-@pytest.mark.parametrize("dtype", [torch.float32, torch.bfloat16])
-def test_attention_with_lse_gradients_include_the_lse(dtype):
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("case", CASES)
+def test_attention_gradients_within_twice_torchs_error(case, dtype):
+    """FlashAttention's rule: each gradient's max error against float64 at most twice that of torch's
+    SDPA backward at the same dtype, plus one ulp of the dtype at the gradient's size (both round to
+    it: at 16 bits, which of the two meets a half-ulp tie first is luck)."""
+    assert_within_twice_torchs_error(case, dtype, "cpu")
+
+
+@pytest.mark.cuda
+@pytest.mark.parametrize("dtype", [torch.float16, torch.bfloat16])
+@pytest.mark.parametrize("case", CUDA_CASES)
+def test_attention_gradients_on_cuda_within_twice_torchs_error(case, dtype):
+    assert_within_twice_torchs_error(case, dtype, "cuda")
+
+
+@pytest.mark.parametrize("device, dtype", [("cpu", torch.float32), ("cpu", torch.bfloat16),
+                                           pytest.param("cuda", torch.bfloat16, marks=pytest.mark.cuda),
+                                           pytest.param("cuda", torch.float16, marks=pytest.mark.cuda)])
+def test_attention_with_lse_gradients_include_the_lse(device, dtype):
     case = (1, 4, 2, 40, 70, 32, 32, True, None)
-    q, k, v, grad_out = make_inputs(case, dtype)
-    grad_lse = random_tensor((1, 4, 40), torch.float32, "cpu")
+    q, k, v, grad_out = make_inputs(case, dtype, device)
+    grad_lse = random_tensor((1, 4, 40), torch.float32, device)
     out, lse = torch.ops.kernels.attention_with_lse(q, k, v, is_causal=True)
     ((out.float() * grad_out.float()).sum() + (lse * grad_lse).sum()).backward()
-    tolerance = {torch.float32: 2e-6, torch.bfloat16: 2e-2}[dtype]
+    tolerance = {torch.float32: 2e-6, torch.bfloat16: 2e-2, torch.float16: 4e-3}[dtype]
     for name, our, ref in zip("qkv", (q.grad, k.grad, v.grad), reference_grads(q, k, v, grad_out, True, None, grad_lse)):
         assert (our.double() - ref).abs().max().item() <= tolerance * ref.abs().max().item(), name
 
@@ -91,13 +120,44 @@ def test_attention_gradcheck():
         assert torch.autograd.gradcheck(op, (q, k, v), eps=1e-3, atol=2e-3, rtol=2e-2)
 
 
-def test_attention_backward_is_deterministic():
+@pytest.mark.parametrize("device", ["cpu", pytest.param("cuda", marks=pytest.mark.cuda)])
+def test_attention_backward_is_deterministic(device):
     case = (2, 4, 1, 70, 100, 48, 48, True, None)
-    q, k, v, grad_out = make_inputs(case, torch.bfloat16)
+    q, k, v, grad_out = make_inputs(case, torch.bfloat16, device)
     op = lambda *t: torch.ops.kernels.attention(*t, is_causal=True)  # noqa: E731
     first = grads_of(op, (q, k, v), grad_out)
     for _ in range(3):
         assert all(torch.equal(a, b) for a, b in zip(first, grads_of(op, (q, k, v), grad_out)))
+
+
+@pytest.mark.cuda
+@pytest.mark.parametrize("dtype", [torch.float16, torch.bfloat16])
+def test_attention_backward_on_cuda_views_and_without_keys(dtype):
+    """[B, S, H, D] views (head stride below the row stride), an expanded incoming gradient (stride 0),
+    expanded kv heads, and seq_k = 0 (zero dq) on CUDA."""
+    q = random_tensor((2, 50, 4, 64), dtype, "cuda").transpose(1, 2).requires_grad_(True)
+    k = random_tensor((2, 70, 2, 64), dtype, "cuda").transpose(1, 2).requires_grad_(True)
+    v = random_tensor((2, 70, 2, 64), dtype, "cuda").transpose(1, 2).requires_grad_(True)
+    torch.ops.kernels.attention(q, k, v, is_causal=True).sum().backward()
+    ours = (q.grad, k.grad, v.grad)
+    for t in (q, k, v):
+        t.grad = None
+    F.scaled_dot_product_attention(q, k, v, is_causal=True, enable_gqa=True).sum().backward()
+    theirs = (q.grad, k.grad, v.grad)
+    reference = reference_grads(q, k, v, torch.ones(2, 4, 50, 64, device="cuda"), True, None)
+    for name, our, their, ref in zip("qkv", ours, theirs, reference):
+        floor = torch.finfo(dtype).eps * ref.abs().max().item()
+        assert (our.double() - ref).abs().max().item() <= 2 * (their.double() - ref).abs().max().item() + floor, name
+    q = random_tensor((2, 4, 30, 32), dtype, "cuda").requires_grad_(True)
+    k, v = (random_tensor((2, 1, 40, 32), dtype, "cuda").expand(2, 2, 40, 32).requires_grad_(True) for _ in range(2))
+    grad_out = random_tensor((2, 4, 30, 32), dtype, "cuda")
+    ours = grads_of(lambda *t: torch.ops.kernels.attention(*t), (q, k, v), grad_out)
+    for name, our, ref in zip("qkv", ours, reference_grads(q, k, v, grad_out, False, None)):
+        assert (our.double() - ref).abs().max().item() <= 0.02 * ref.abs().max().item(), name
+    q = random_tensor((1, 2, 4, 16), dtype, "cuda").requires_grad_(True)
+    empty = torch.empty(1, 2, 0, 16, dtype=dtype, device="cuda", requires_grad=True)
+    torch.ops.kernels.attention(q, empty, empty).sum().backward()
+    assert torch.equal(q.grad, torch.zeros_like(q))
 
 
 def test_attention_backward_on_views_and_without_keys():

@@ -55,7 +55,7 @@ def binaries(tmp_path_factory):
 # early: asynchronous copies and wgmma complete when issued; late: at the wait that covers them, so a
 # read before its wait (or an operand overwritten before it) fails.
 @pytest.mark.parametrize("schedule", ["early", "late"])
-@pytest.mark.parametrize("driver", ["attention_forward", "bmm"])
+@pytest.mark.parametrize("driver", ["attention_forward", "attention_backward", "bmm"])
 def test_kernels_under_emulation(driver, schedule, binaries, fresh_seed):
     result = subprocess.run([str(binaries(driver)), str(fresh_seed), schedule], capture_output=True, text=True,
                             timeout=600)

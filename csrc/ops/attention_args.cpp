@@ -1,6 +1,7 @@
 #include "ops/attention_args.h"
 
 #include <cmath>
+#include <string>
 
 namespace tilekernels {
 
@@ -43,6 +44,34 @@ AttentionShape check_attention_args(const Tensor& q, const Tensor& k, const Tens
   }
   const double softmax_scale = scale.has_value() ? *scale : 1.0 / std::sqrt(static_cast<double>(head_dim));
   return {q.size(0), heads_q, heads_kv, q.size(2), k.size(2), head_dim, head_dim_v, static_cast<float>(softmax_scale)};
+}
+
+namespace {
+
+// `t` has the shape [batch, heads_q, seq_q(, cols)] (`what` names it in the error).
+void check_per_query(const Tensor& t, const Tensor& q, const AttentionShape& s, const char* what, int64_t cols,
+                     ScalarType dtype) {
+  const char* op = "kernels._attention_backward";
+  TK_CHECK_ARG(is_strided(t), op, ": ", what, " must be a dense (strided) tensor");
+  TK_CHECK_ARG(same_device(t, q), op, ": ", what, " must be on q's device ", device_name(q), ", got ", device_name(t));
+  TK_CHECK_ARG(t.scalar_type() == dtype, op, ": ", what, " must be ", dtype_name(dtype), ", got ",
+               dtype_name(t.scalar_type()));
+  const bool rows_match = t.dim() == (cols ? 4 : 3) && t.size(0) == s.batch && t.size(1) == s.heads_q && t.size(2) == s.seq_q;
+  TK_CHECK_ARG(rows_match && (!cols || t.size(3) == cols), op, ": ", what, " must have the shape [", s.batch, ", ",
+               s.heads_q, ", ", s.seq_q, cols ? str_cat(", ", cols) : std::string(), "], got ", shape_string(t));
+}
+
+}  // namespace
+
+AttentionShape check_attention_backward_args(const Tensor& grad_out, const Tensor& q, const Tensor& k, const Tensor& v,
+                                             const Tensor& out, const Tensor& lse, const std::optional<Tensor>& grad_lse,
+                                             std::optional<double> scale) {
+  const AttentionShape s = check_attention_args(q, k, v, scale);
+  check_per_query(out, q, s, "out", s.head_dim_v, q.scalar_type());
+  check_per_query(grad_out, q, s, "grad_out", s.head_dim_v, q.scalar_type());
+  check_per_query(lse, q, s, "lse", 0, ScalarType::Float);
+  if (grad_lse.has_value()) check_per_query(*grad_lse, q, s, "grad_lse", 0, ScalarType::Float);
+  return s;
 }
 
 }  // namespace tilekernels

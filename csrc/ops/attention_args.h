@@ -18,6 +18,13 @@ struct AttentionShape {
 // SDPA's rules for [batch, heads, seq, head_dim] inputs; k/v may have fewer heads dividing q's (GQA).
 AttentionShape check_attention_args(const Tensor& q, const Tensor& k, const Tensor& v, std::optional<double> scale);
 
+// kernels._attention_backward's arguments: check_attention_args on q, k, v, and out, grad_out [batch,
+// heads_q, seq_q, head_dim_v] of q's dtype, lse and grad_lse (optional) [batch, heads_q, seq_q] fp32,
+// all on q's device.
+AttentionShape check_attention_backward_args(const Tensor& grad_out, const Tensor& q, const Tensor& k, const Tensor& v,
+                                             const Tensor& out, const Tensor& lse, const std::optional<Tensor>& grad_lse,
+                                             std::optional<double> scale);
+
 // Copies the sizes and the scale into a CPU problem struct (forward or backward: same field names).
 template <class Problem>
 void set_sizes(Problem& problem, const AttentionShape& s) {

@@ -12,29 +12,11 @@
 namespace tilekernels {
 namespace {
 
-constexpr const char* kOp = "kernels._attention_backward";
-
-// `t` has the shape [batch, heads_q, seq_q(, cols)] (`what` names it in the error).
-void check_per_query(const Tensor& t, const Tensor& q, const AttentionShape& s, const char* what, int64_t cols,
-                     ScalarType dtype) {
-  TK_CHECK_ARG(is_strided(t), kOp, ": ", what, " must be a dense (strided) tensor");
-  TK_CHECK_ARG(same_device(t, q), kOp, ": ", what, " must be on q's device ", device_name(q), ", got ", device_name(t));
-  TK_CHECK_ARG(t.scalar_type() == dtype, kOp, ": ", what, " must be ", dtype_name(dtype), ", got ",
-               dtype_name(t.scalar_type()));
-  const bool rows_match = t.dim() == (cols ? 4 : 3) && t.size(0) == s.batch && t.size(1) == s.heads_q && t.size(2) == s.seq_q;
-  TK_CHECK_ARG(rows_match && (!cols || t.size(3) == cols), kOp, ": ", what, " must have the shape [", s.batch, ", ",
-               s.heads_q, ", ", s.seq_q, cols ? str_cat(", ", cols) : std::string(), "], got ", shape_string(t));
-}
-
 std::tuple<Tensor, Tensor, Tensor> attention_backward_cpu(const Tensor& grad_out, const Tensor& q, const Tensor& k,
                                                           const Tensor& v, const Tensor& out, const Tensor& lse,
                                                           const std::optional<Tensor>& grad_lse, bool is_causal,
                                                           std::optional<double> scale) {
-  const AttentionShape s = check_attention_args(q, k, v, scale);
-  check_per_query(out, q, s, "out", s.head_dim_v, q.scalar_type());
-  check_per_query(grad_out, q, s, "grad_out", s.head_dim_v, q.scalar_type());
-  check_per_query(lse, q, s, "lse", 0, ScalarType::Float);
-  if (grad_lse.has_value()) check_per_query(*grad_lse, q, s, "grad_lse", 0, ScalarType::Float);
+  const AttentionShape s = check_attention_backward_args(grad_out, q, k, v, out, lse, grad_lse, scale);
 
   Tensor grad_q = torch::stable::empty({s.batch, s.heads_q, s.seq_q, s.head_dim}, q.scalar_type(), std::nullopt, q.device());
   Tensor grad_k = torch::stable::empty({s.batch, s.heads_kv, s.seq_k, s.head_dim}, q.scalar_type(), std::nullopt, q.device());

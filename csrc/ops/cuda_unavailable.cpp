@@ -37,6 +37,11 @@ std::tuple<Tensor, Tensor> attention_with_config(const Tensor&, const Tensor&, c
   fail("kernels.attention");
 }
 std::string attention_plan(const Tensor&, const Tensor&, const Tensor&, bool) { fail("kernels.attention"); }
+std::tuple<Tensor, Tensor, Tensor> attention_backward(const Tensor&, const Tensor&, const Tensor&, const Tensor&,
+                                                      const Tensor&, const Tensor&, const std::optional<Tensor>&, bool,
+                                                      std::optional<double>) {
+  fail("kernels.attention (backward)");
+}
 
 }  // namespace
 
@@ -49,6 +54,7 @@ STABLE_TORCH_LIBRARY_IMPL(kernels, CUDA, m) {
   m.impl("attention_with_lse", TORCH_BOX(&attention_with_lse));
   m.impl("_attention_with_config", TORCH_BOX(&attention_with_config));
   m.impl("_attention_plan", TORCH_BOX(&attention_plan));
+  m.impl("_attention_backward", TORCH_BOX(&attention_backward));
 }
 
 }  // namespace tilekernels

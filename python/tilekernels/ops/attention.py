@@ -57,14 +57,23 @@ def _attention_backward_fake(grad_out, q, k, v, out, lse, grad_lse, is_causal=Fa
     return q.new_empty(q.shape), k.new_empty(k.shape), v.new_empty(v.shape)
 
 
-def _check_backward_device(q: torch.Tensor) -> None:
-    # The CUDA backward kernels are issue #18's next step; until then, say so instead of failing in the
-    # dispatcher.
-    if q.device.type == "cuda":
+# What the CUDA backward kernels cover so far (csrc/kernels/attention/backward): fp16 / bf16, v's head dim
+# equal to q's, head dims up to this. Other CUDA calls say so instead of failing in the dispatcher.
+_CUDA_BACKWARD_MAX_HEAD_DIM = 128
+
+
+def _check_backward_device(q: torch.Tensor, v: torch.Tensor) -> None:
+    if q.device.type != "cuda":
+        return
+    if q.dtype == torch.float32:
         raise NotImplementedError(
-            "kernels.attention: the backward pass runs on the CPU only so far (the CUDA kernels are not "
-            "written yet); use torch.nn.functional.scaled_dot_product_attention where CUDA gradients are needed"
-        )
+            "kernels.attention: the float32 backward runs on the CPU only so far; use float16 or bfloat16 on CUDA, "
+            "or torch.nn.functional.scaled_dot_product_attention where float32 CUDA gradients are needed")
+    if q.shape[-1] > _CUDA_BACKWARD_MAX_HEAD_DIM or v.shape[-1] != q.shape[-1]:
+        raise NotImplementedError(
+            f"kernels.attention: the CUDA backward covers head dims up to {_CUDA_BACKWARD_MAX_HEAD_DIM} with v's head "
+            f"dim equal to q's so far, got {q.shape[-1]} and {v.shape[-1]}; use "
+            "torch.nn.functional.scaled_dot_product_attention for these gradients")
 
 
 def _attention_setup_context(ctx, inputs, keyword_only_inputs, output):
@@ -75,7 +84,7 @@ def _attention_setup_context(ctx, inputs, keyword_only_inputs, output):
 
 def _attention_backward(ctx, grad_out):
     q, k, v, out = ctx.saved_tensors
-    _check_backward_device(q)
+    _check_backward_device(q, v)
     # attention() keeps no log-sum-exp, so the backward recomputes it (one more forward);
     # attention_with_lse() saves it.
     lse = torch.ops.kernels.attention_with_lse(q, k, v, is_causal=ctx.is_causal, scale=ctx.scale)[1]
@@ -90,7 +99,7 @@ def _attention_with_lse_setup_context(ctx, inputs, keyword_only_inputs, output):
 
 def _attention_with_lse_backward(ctx, grad_out, grad_lse):
     q, k, v, out, lse = ctx.saved_tensors
-    _check_backward_device(q)
+    _check_backward_device(q, v)
     return torch.ops.kernels._attention_backward(grad_out, q, k, v, out, lse, grad_lse, ctx.is_causal, ctx.scale)
 
 

@@ -1,0 +1,58 @@
+#pragma once
+// The attention backward's compiled configurations: one table, one named row each (a row's index is
+// its id). A row runs three kernels (backward/README.md): the delta pre-pass, the key-block kernel
+// (dK, dV) and the query-block kernel (dQ), whose tiles it names. Torch-free, plain C++.
+#include <cstdint>
+
+#include "kernels/common/math_mode.h"
+
+namespace tilekernels::attention {
+
+// The key-block kernel: a CTA owns block_kv keys of one kv head (warp w: 16 * (block_kv / 16 / warps)
+// of them, with the whole head dimension of their dK and dV) and walks the query blocks of every query
+// head sharing that kv head, block_q rows at a time through a `stages`-deep ring.
+struct BackwardKeyTiles {
+  int block_kv;
+  int warps;
+  int block_q;
+  int stages;
+};
+
+// The query-block kernel: a CTA owns block_q rows of one query head (warp w: 16 * (block_q / 16 /
+// warps) of them, with the whole head dimension of their dQ) and walks key blocks of block_kv keys.
+struct BackwardQueryTiles {
+  int block_q;
+  int warps;
+  int block_kv;
+  int stages;
+};
+
+struct BackwardConfig {
+  const char* name;
+  MathMode math;
+  int head_dim;    // compiled head dimension; serves every head_dim up to it
+  int preference;  // rank among the rows serving the same calls (the planner takes the best-ranked)
+  int min_arch;    // mma.sync: sm_80 and later
+  int max_arch;
+  BackwardKeyTiles keys;
+  BackwardQueryTiles queries;
+
+  constexpr bool supports_arch(int arch) const { return min_arch <= arch && arch <= max_arch; }
+};
+
+// clang-format off
+inline constexpr BackwardConfig kBackwardConfigs[] = {
+#define TK_HALF_BACKWARD_CONFIGS(P, M)                                                                             \
+    {P "_d64_bwd",  M, 64,  0, 80, 1000, {.block_kv = 64, .warps = 4, .block_q = 64, .stages = 2},                 \
+                                         {.block_q = 64, .warps = 4, .block_kv = 64, .stages = 2}},                \
+    {P "_d128_bwd", M, 128, 0, 80, 1000, {.block_kv = 64, .warps = 4, .block_q = 32, .stages = 2},                 \
+                                         {.block_q = 64, .warps = 4, .block_kv = 64, .stages = 2}}
+    TK_HALF_BACKWARD_CONFIGS("fp16", MathMode::kFp16),
+    TK_HALF_BACKWARD_CONFIGS("bf16", MathMode::kBf16),
+#undef TK_HALF_BACKWARD_CONFIGS
+};
+// clang-format on
+
+inline constexpr int kNumBackwardConfigs = sizeof(kBackwardConfigs) / sizeof(kBackwardConfigs[0]);
+
+}  // namespace tilekernels::attention

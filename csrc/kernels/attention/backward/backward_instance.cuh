@@ -1,0 +1,79 @@
+#pragma once
+// Launchers of the attention backward configurations and their registration: a row runs the delta
+// pre-pass, the key-block kernel (dK, dV) and the query-block kernel (dQ) on one stream. An instance
+// file compiles every row with one (math, head_dim) through TILEKERNELS_ATTENTION_BACKWARD_INSTANCES.
+#include <cuda_runtime.h>
+
+#include <climits>
+#include <cstdint>
+#include <utility>
+
+#include "kernels/attention/backward/backward_configs.h"
+#include "kernels/attention/backward/backward_launch.h"
+#include "kernels/attention/backward/bwd_delta.cuh"
+#include "kernels/attention/backward/bwd_key.cuh"
+#include "kernels/attention/backward/bwd_query.cuh"
+#include "kernels/common/per_device.h"
+
+namespace tilekernels::attention::detail {
+
+// Shared memory one block may use on the rows' lowest architecture (sm_80 / sm_89: 99 KB usable on
+// sm_89, the smaller of the two the rows target).
+inline constexpr int kBackwardSmemLimit = 101376;
+
+template <int kConfig>
+cudaError_t launch_backward_config(const BackwardParams& p, cudaStream_t stream) {
+  constexpr BackwardConfig kCfg = kBackwardConfigs[kConfig];
+  using Key = BackwardKeyKernel<kConfig>;
+  using Query = BackwardQueryKernel<kConfig>;
+  using T = typename Key::T;
+  static_assert(Key::kSmemBytes <= kBackwardSmemLimit && Query::kSmemBytes <= kBackwardSmemLimit,
+                "a backward kernel needs more shared memory than sm_89 offers");
+  if (p.math != kCfg.math) return cudaErrorInvalidValue;
+  if (p.batch < 1 || p.heads_q < 1 || p.seq_q < 1 || p.seq_k < 1) return cudaErrorInvalidValue;
+  if (p.head_dim < 1 || p.head_dim > kCfg.head_dim || p.grad_row_stride < p.head_dim) return cudaErrorInvalidValue;
+  if (p.heads_kv < 1 || p.heads_q % p.heads_kv != 0) return cudaErrorInvalidValue;
+  if (p.seq_q > INT_MAX || p.seq_k > INT_MAX) return cudaErrorInvalidValue;
+  const int64_t rows = p.batch * p.heads_q * p.seq_q;
+  const int64_t delta_blocks = (rows + kDeltaWarps - 1) / kDeltaWarps;
+  const int64_t key_blocks = p.batch * p.heads_kv * ((p.seq_k + Key::kBKV - 1) / Key::kBKV);
+  const int64_t query_blocks = p.batch * p.heads_q * ((p.seq_q + Query::kBQ - 1) / Query::kBQ);
+  if (delta_blocks > INT_MAX || key_blocks > INT_MAX || query_blocks > INT_MAX) return cudaErrorInvalidConfiguration;
+  cudaError_t err = allow_dynamic_smem<&backward_key_kernel<kConfig>>(Key::kSmemBytes);
+  if (err == cudaSuccess) err = allow_dynamic_smem<&backward_query_kernel<kConfig>>(Query::kSmemBytes);
+  if (err != cudaSuccess) return err;
+
+  backward_delta_kernel<T><<<static_cast<unsigned>(delta_blocks), 32 * kDeltaWarps, 0, stream>>>(p);
+  err = cudaGetLastError();
+  if (err != cudaSuccess) return err;
+  backward_key_kernel<kConfig><<<static_cast<unsigned>(key_blocks), Key::kThreads, Key::kSmemBytes, stream>>>(p);
+  err = cudaGetLastError();
+  if (err != cudaSuccess) return err;
+  backward_query_kernel<kConfig><<<static_cast<unsigned>(query_blocks), Query::kThreads, Query::kSmemBytes, stream>>>(p);
+  return cudaGetLastError();
+}
+
+template <int kConfig, MathMode kMath, int kHeadDim>
+void register_backward_if_matching() {
+  if constexpr (kBackwardConfigs[kConfig].math == kMath && kBackwardConfigs[kConfig].head_dim == kHeadDim) {
+    BackwardRegistry::instance().add(kConfig, 0, &launch_backward_config<kConfig>,
+                                     KernelResources{BackwardKeyKernel<kConfig>::kThreads,
+                                                     BackwardKeyKernel<kConfig>::kSmemBytes});
+  }
+}
+
+template <MathMode kMath, int kHeadDim, int... kConfigs>
+bool register_backward_instances(std::integer_sequence<int, kConfigs...>) {
+  (register_backward_if_matching<kConfigs, kMath, kHeadDim>(), ...);
+  return true;
+}
+
+}  // namespace tilekernels::attention::detail
+
+// Compiles and registers every backward configuration with this (math, head_dim).
+#define TILEKERNELS_ATTENTION_BACKWARD_INSTANCES(MATH, HEAD_DIM)                                              \
+  namespace {                                                                                                 \
+  [[maybe_unused]] const bool kAttentionBackwardInstancesRegistered =                                         \
+      ::tilekernels::attention::detail::register_backward_instances<MATH, HEAD_DIM>(                          \
+          std::make_integer_sequence<int, ::tilekernels::attention::kNumBackwardConfigs>{});                  \
+  }
