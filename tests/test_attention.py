@@ -268,3 +268,35 @@ def test_attention_warp_specialized_layouts(dtype):
                     torch.testing.assert_close(lse.double(), reference_lse, atol=1e-3, rtol=1e-4)
                     forced.add(config)
     assert len(forced) >= 3, forced
+
+
+@pytest.mark.cuda
+@pytest.mark.parametrize("op", ["attention", "bmm"])
+def test_first_cuda_work_of_a_new_thread(op):
+    """A thread whose first CUDA work is one of our ops (autograd's backward threads are such) has no
+    current CUDA context until the runtime makes one current: the Hopper rows encode tensor maps
+    through the driver, which needs it."""
+    import threading
+
+    if op == "attention":
+        args = [random_tensor((2, 4, 300, 64), torch.float16, "cuda") for _ in range(3)]
+        run = lambda: torch.ops.kernels.attention(*args)  # noqa: E731
+    else:
+        args = [random_tensor((4, 512, 512), torch.float16, "cuda") for _ in range(2)]
+        run = lambda: torch.ops.kernels.bmm(*args)  # noqa: E731
+    expected = run()
+    torch.cuda.synchronize()
+    results = []
+
+    def in_thread():
+        try:
+            results.append(run())
+            torch.cuda.synchronize()
+        except Exception as error:  # noqa: BLE001 - reported below
+            results.append(error)
+
+    thread = threading.Thread(target=in_thread)
+    thread.start()
+    thread.join()
+    assert not isinstance(results[0], Exception), results[0]
+    assert torch.equal(results[0], expected)

@@ -48,6 +48,13 @@ inline cudaError_t encode_tensor_map(const TensorMapDesc& t, CUtensorMap* map) {
   }();
   if (lookup != cudaSuccess) return lookup;
   if (!tensor_map_describes(t)) return cudaErrorInvalidValue;
+  // The driver encodes in the calling thread's current context. A thread whose first CUDA work is this
+  // call (autograd's backward threads) has none until the runtime makes the current device's primary
+  // context current, which cudaSetDevice does.
+  int device = 0;
+  cudaError_t err = cudaGetDevice(&device);
+  if (err == cudaSuccess) err = cudaSetDevice(device);
+  if (err != cudaSuccess) return err;
   cuuint64_t dims[kMaxTensorMapRank], strides[kMaxTensorMapRank - 1];
   cuuint32_t box[kMaxTensorMapRank], element_strides[kMaxTensorMapRank];
   for (int i = 0; i < t.rank; ++i) {
@@ -61,6 +68,7 @@ inline cudaError_t encode_tensor_map(const TensorMapDesc& t, CUtensorMap* map) {
              static_cast<cuuint32_t>(t.rank), const_cast<void*>(t.base), dims, strides, box, element_strides,
              CU_TENSOR_MAP_INTERLEAVE_NONE, CU_TENSOR_MAP_SWIZZLE_128B, CU_TENSOR_MAP_L2_PROMOTION_L2_256B,
              CU_TENSOR_MAP_FLOAT_OOB_FILL_NONE);
+  if (result == CUDA_ERROR_INVALID_CONTEXT || result == CUDA_ERROR_NOT_INITIALIZED) return cudaErrorInitializationError;
   return result == CUDA_SUCCESS ? cudaSuccess : cudaErrorInvalidValue;
 }
 
