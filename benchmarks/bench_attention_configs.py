@@ -11,10 +11,10 @@ allclose(atol=rtol=1e-4) against SDPA on those heads.
 import argparse
 
 import torch
-import torch.nn.functional as F
 
 import tilekernels
-from tilekernels.benchmarking.runner import ATTENTION_MODES, attention_reference, matmul_precision, relative_error
+from tilekernels.benchmarking.runner import (ATTENTION_MODES, attention_operands, attention_reference, matmul_precision,
+                                             relative_error, sdpa)
 from tilekernels.benchmarking.suites import ATTENTION_SUITE
 from tilekernels.benchmarking.timing import time_ms
 
@@ -33,13 +33,12 @@ def main():
         shape = ATTENTION_SUITE[shape_name]
         for mode in args.modes:
             dtype, precision = ATTENTION_MODES[mode]
-            q, k, v = (torch.rand(shape.batch, shape.heads, shape.seq, shape.dim, device=DEVICE).to(dtype)
-                       for _ in range(3))
+            q, k, v = attention_operands(shape, dtype, DEVICE)
             reference = attention_reference(q, k, v, shape.causal)
             with matmul_precision(precision):
-                sdpa = lambda: F.scaled_dot_product_attention(q, k, v, is_causal=shape.causal)  # noqa: E731
-                torch_ms = time_ms(sdpa, DEVICE, reps=args.reps)["median_ms"]
-                theirs = sdpa()[:1, :2]
+                torch_run = lambda: sdpa(q, k, v, shape.causal)  # noqa: E731
+                torch_ms = time_ms(torch_run, DEVICE, reps=args.reps)["median_ms"]
+                theirs = torch_run()[:1, :2]
                 print(f"{shape_name:9} {mode:5} {'sdpa default':34} {torch_ms:8.3f} {1.0:8.2f} "
                       f"{relative_error(theirs, reference):9.1e}")
                 plan = tilekernels.explain("attention", q, k, v, is_causal=shape.causal)

@@ -643,3 +643,19 @@ def test_profile_every_attention_config_on_gpu(tmp_path):
     assert sorted([call["label"] for call in data["calls"]] + skipped) == sorted(data["meta"]["candidates"])
     assert sum(call["pick"] for call in data["calls"]) == (0 if data["meta"]["pick"] in skipped else 1)
     assert all(call["duration_ms"] > 0 for call in data["calls"])
+
+
+def test_attention_suite_grouped_query_shape():
+    """gqa_c has 8 kv heads for 32 query heads: its operands, traffic and reference follow them."""
+    from tilekernels.benchmarking import runner
+
+    gqa = suites.ATTENTION_SUITE["gqa_c"]
+    assert (gqa.heads, gqa.kv_heads, gqa.causal) == (32, 8, True)
+    assert gqa.bytes(2) == 2 * 2.0 * 4 * (32 + 8) * 4096 * 128
+    assert suites.AttentionShape(2, 4, 128, 64).kv_heads == 4
+    small = suites.AttentionShape(1, 4, 8, 16, causal=True, heads_kv=2)
+    q, k, v = runner.attention_operands(small, torch.float32, "cpu")
+    assert q.shape == (1, 4, 8, 16) and k.shape == v.shape == (1, 2, 8, 16)
+    reference = runner.attention_reference(q, k, v, True, heads=4)
+    torch.testing.assert_close(reference, runner.sdpa(q.double(), k.double(), v.double(), True))
+    assert suites.shape_name(small, suites.ATTENTION_SUITE) == "1,4,8,16,1"

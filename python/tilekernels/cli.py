@@ -132,8 +132,7 @@ def cmd_tune(args) -> int:
             results.append(autotune.tune_bmm(a, b, precision, reps=args.reps))
         else:
             dtype, precision = runner.ATTENTION_MODES[mode]
-            q, k, v = (torch.rand(shape.batch, shape.heads, shape.seq, shape.dim, device="cuda").to(dtype)
-                       for _ in range(3))
+            q, k, v = runner.attention_operands(shape, dtype, "cuda")
             with runner.matmul_precision(precision):
                 results.append(autotune.tune_attention(q, k, v, shape.causal, reps=args.reps))
         torch.cuda.empty_cache()
@@ -166,8 +165,9 @@ def cmd_explain(args) -> int:
     else:
         dtype, precision = runner.ATTENTION_MODES[args.mode]
         q = torch.empty(shape.batch, shape.heads, shape.seq, shape.dim, dtype=dtype, device=device)
+        kv = torch.empty(shape.batch, shape.kv_heads, shape.seq, shape.dim, dtype=dtype, device=device)
         with runner.matmul_precision(precision):
-            plan = tilekernels.explain("attention", q, q, q, shape.causal)
+            plan = tilekernels.explain("attention", q, kv, kv, shape.causal)
     print(json.dumps(plan, indent=1))
     return 0
 

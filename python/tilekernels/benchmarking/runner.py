@@ -123,8 +123,22 @@ def _sdpa_backends():
     }
 
 
+def attention_operands(shape, dtype, device):
+    """q [batch, heads, seq, dim] and k, v with the shape's kv heads: uniform in [0, 1)."""
+    def make(heads):
+        return torch.rand(shape.batch, heads, shape.seq, shape.dim, device=device).to(dtype)
+
+    return make(shape.heads), make(shape.kv_heads), make(shape.kv_heads)
+
+
+def sdpa(q, k, v, causal):
+    return F.scaled_dot_product_attention(q, k, v, is_causal=causal, enable_gqa=k.shape[1] != q.shape[1])
+
+
 def attention_reference(q, k, v, causal, heads=2):
-    """float64 reference on the first batch and `heads` heads (bounded memory for long sequences)."""
+    """float64 reference on the first batch and `heads` query heads (bounded memory for long sequences)."""
+    group = q.shape[1] // k.shape[1]
+    k, v = (t.repeat_interleave(group, 1) if group > 1 else t for t in (k[:1, :heads], v[:1, :heads]))
     q, k, v = (t[:1, :heads].double() for t in (q, k, v))
     scores = q @ k.transpose(-1, -2) / math.sqrt(q.shape[-1])
     if causal:
@@ -144,16 +158,15 @@ def bench_attention(shapes: Dict, modes: Iterable[str], device: torch.device, re
                     and name not in ATTENTION_FP32_SHAPES)]
     for name, shape, mode in track(jobs, "bench attention"):
         dtype, precision = ATTENTION_MODES[mode]
-        q, k, v = (torch.rand(shape.batch, shape.heads, shape.seq, shape.dim, device=device).to(dtype)
-                   for _ in range(3))
+        q, k, v = attention_operands(shape, dtype, device)
         reference = attention_reference(q, k, v, shape.causal)
         causal = shape.causal
-        impls = {"sdpa_default": (nullcontext, lambda: F.scaled_dot_product_attention(q, k, v, is_causal=causal))}
+        impls = {"sdpa_default": (nullcontext, lambda: sdpa(q, k, v, causal))}
         if backends and device.type == "cuda":
             for backend, context in _sdpa_backends().items():
-                impls[backend] = (context, lambda: F.scaled_dot_product_attention(q, k, v, is_causal=causal))
+                impls[backend] = (context, lambda: sdpa(q, k, v, causal))
         impls["tilekernels"] = (nullcontext, lambda: torch.ops.kernels.attention(q, k, v, is_causal=causal))
-        if seed is not None and mode == "fp16" and not causal:
+        if seed is not None and mode == "fp16" and not causal and shape.kv_heads == shape.heads:
             impls["seed_triton"] = (nullcontext, lambda: seed.triton_scaled_dot_product_attention(q, k, v))
         compute_floor, memory_floor = floors_ms(shape.flops(), shape.bytes(q.element_size()), mode, ceilings)
         torch_ms = None

@@ -27,13 +27,19 @@ class AttentionShape:
     seq: int
     dim: int
     causal: bool = False
+    heads_kv: int = 0  # k and v heads (grouped-query attention); 0: as many as q
+
+    @property
+    def kv_heads(self) -> int:
+        return self.heads_kv or self.heads
 
     def flops(self) -> float:
         full = 4.0 * self.batch * self.heads * self.seq * self.seq * self.dim
         return full / 2 if self.causal else full
 
     def bytes(self, element_bytes: int) -> float:
-        return element_bytes * 4.0 * self.batch * self.heads * self.seq * self.dim  # q, k, v read; out written
+        # q and out of every query head, k and v of every kv head.
+        return element_bytes * 2.0 * self.batch * (self.heads + self.kv_heads) * self.seq * self.dim
 
 
 BMM_SUITE: Dict[str, BmmShape] = {
@@ -53,6 +59,8 @@ ATTENTION_SUITE: Dict[str, AttentionShape] = {
     "d64": AttentionShape(16, 16, 1024, 64),
     "long8k_c": AttentionShape(1, 32, 8192, 128, causal=True),
     "d256": AttentionShape(4, 16, 2048, 256),
+    "gqa_c": AttentionShape(4, 32, 4096, 128, causal=True, heads_kv=8),
+    "short": AttentionShape(32, 16, 512, 128),
 }
 
 # Small shapes for the CPU path (the CLI's bench on a machine without a GPU).
@@ -129,5 +137,5 @@ def shape_name(shape, suite: Dict[str, object]) -> str:
     for name, candidate in suite.items():
         if candidate == shape:
             return name
-    values = dataclasses.astuple(shape)
+    values = dataclasses.astuple(shape)[:5]  # command-line shapes have no kv heads of their own
     return ",".join(str(int(v)) for v in (values if values[4] else values[:4]))

@@ -12,7 +12,6 @@ from pathlib import Path
 from typing import Callable, List, Tuple
 
 import torch
-import torch.nn.functional as F
 
 from tilekernels.profiling.ncu import RANGE_PREFIX
 from tilekernels.profiling.request import ProfileRequest, gpu_problem
@@ -43,13 +42,15 @@ def _attention_calls(request: ProfileRequest, precision: str):
     import tilekernels
 
     shape, dtype = request.shape, _dtype_and_precision(request)[0]
-    q, k, v = (torch.rand(shape.batch, shape.heads, shape.seq, shape.dim, device="cuda").to(dtype) for _ in range(3))
+    from tilekernels.benchmarking.runner import attention_operands, sdpa
+
+    q, k, v = attention_operands(shape, dtype, "cuda")
     causal = shape.causal
     plan = tilekernels.explain("attention", q, k, v, is_causal=causal)
     ours = lambda: torch.ops.kernels.attention(q, k, v, is_causal=causal)  # noqa: E731
     forced = lambda config: lambda: torch.ops.kernels._attention_with_config(  # noqa: E731
         q, k, v, config, is_causal=causal)
-    theirs = lambda: F.scaled_dot_product_attention(q, k, v, is_causal=causal)  # noqa: E731
+    theirs = lambda: sdpa(q, k, v, causal)  # noqa: E731
     return plan, ours, forced, theirs
 
 

@@ -45,9 +45,9 @@ class ProfileRequest:
 
     @property
     def sizes(self) -> str:
-        """"batch=128, m=512, n=2048, k=1024" (flags only when set)."""
+        """"batch=128, m=512, n=2048, k=1024" (flags and kv heads only when set)."""
         return ", ".join(f"{key}={int(value)}" for key, value in dataclasses.asdict(self.shape).items()
-                         if not isinstance(value, bool) or value)
+                         if value or not (isinstance(value, bool) or key == "heads_kv"))
 
     @property
     def all_configs(self) -> bool:
