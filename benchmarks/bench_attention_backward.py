@@ -2,7 +2,7 @@
 default backend and its FlashAttention-2 backend, on the shapes of issue #18.
 
     python benchmarks/bench_attention_backward.py [--shapes d64 d128 ...] [--dtypes fp16 bf16]
-                                                  [--reps 30] [--json out.json]
+                                                  [--reps 30] [--rows] [--json out.json]
 
 Each repetition runs the forward and torch.autograd.grad of all three inputs (the training step's
 attention work), timed with CUDA events, L2 flushed before each; the median is reported with the
@@ -10,7 +10,9 @@ ratio SDPA / ours from the same run, the backward's TFLOP/s (its 2.5 forward-equ
 timed alone after a forward outside the timing), the largest gradient difference from SDPA's, and the
 step's compute and memory floors (3.5 forward-equivalent products at the GPU's ceiling; the compulsory
 bytes at its copy bandwidth; ceilings as `bench_attention.py --measure-ceilings` left them).
-Shapes the CUDA backward does not cover yet (head dims above 128) are listed as such.
+Shapes the CUDA backward does not cover yet (head dims above 128) are listed as such. --rows also
+times the backward alone on every compiled backward row that serves the shape on this GPU (forced
+through kernels._attention_backward's `config`).
 """
 
 import argparse
@@ -69,7 +71,25 @@ def step_bytes(batch, heads_q, heads_kv, seq, head_dim, element_bytes):
     return 6.0 * element_bytes * seq * head_dim * batch * (heads_q + heads_kv)
 
 
-def bench_shape(name, dtype_name, reps, ceilings):
+def time_rows(q, k, v, grad_out, causal, reps):
+    """{row name: backward ms} for every compiled backward row serving the call on this GPU."""
+    arch = 10 * torch.cuda.get_device_capability()[0] + torch.cuda.get_device_capability()[1]
+    math = {torch.float16: "fp16", torch.bfloat16: "bf16"}[q.dtype]
+    with torch.no_grad():
+        out, lse = torch.ops.kernels.attention_with_lse(q, k, v, is_causal=causal)
+        times = {}
+        for row in json.loads(torch.ops.kernels._tile_configs("attention_backward")):
+            if not row["compiled"] or row["math"] != math or row["head_dim"] < q.shape[-1]:
+                continue
+            if not row["min_arch"] <= arch <= row["max_arch"]:
+                continue
+            run = lambda: torch.ops.kernels._attention_backward(grad_out, q, k, v, out, lse, None, causal,  # noqa: E731
+                                                                config=row["id"])
+            times[row["name"]] = time_ms(run, q.device, reps=reps)["median_ms"]
+    return times
+
+
+def bench_shape(name, dtype_name, reps, ceilings, rows=False):
     batch, heads_q, heads_kv, seq, head_dim, causal = SHAPES[name]
     dtype = DTYPES[dtype_name]
     row = {"shape": name, "dtype": dtype_name, "sizes": [batch, heads_q, heads_kv, seq, head_dim], "causal": causal}
@@ -98,6 +118,8 @@ def bench_shape(name, dtype_name, reps, ceilings):
         row[f"{label}_backward_tflops"] = backward_flops(batch, heads_q, seq, head_dim, causal) / backward_ms / 1e9
     if isinstance(row["sdpa_ms"], float):
         row["ratio_vs_sdpa"] = row["sdpa_ms"] / row["ours_ms"]
+    if rows:
+        row["backward_ms_by_row"] = time_rows(q.detach(), k.detach(), v.detach(), grad_out, causal, reps)
     return row
 
 
@@ -106,6 +128,7 @@ def main():
     parser.add_argument("--shapes", nargs="+", default=list(SHAPES), choices=list(SHAPES))
     parser.add_argument("--dtypes", nargs="+", default=["fp16", "bf16"], choices=list(DTYPES))
     parser.add_argument("--reps", type=int, default=30)
+    parser.add_argument("--rows", action="store_true", help="also time every backward row serving each shape")
     parser.add_argument("--json")
     args = parser.parse_args()
     if not torch.cuda.is_available():
@@ -115,7 +138,7 @@ def main():
     rows = []
     for name in args.shapes:
         for dtype_name in args.dtypes:
-            row = bench_shape(name, dtype_name, args.reps, ceilings)
+            row = bench_shape(name, dtype_name, args.reps, ceilings, args.rows)
             rows.append(row)
             print(json.dumps(row))
     ratios = [r["ratio_vs_sdpa"] for r in rows if "ratio_vs_sdpa" in r]

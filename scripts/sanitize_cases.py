@@ -2,6 +2,8 @@
 configuration: edge tiles, every layout, NaN tiles, GQA, causal, odd lengths; and the attention
 backward on the same kinds of edges. Small, so the instrumented run stays short."""
 
+import json
+
 import torch
 
 import tilekernels
@@ -60,8 +62,11 @@ q[0, 2, 200, 5] = 7e4
 for causal in (False, True):
     for config in tilekernels.explain("attention", q, q, q, is_causal=causal)["candidates"]:
         torch.ops.kernels._attention_with_config(q, q, q, config, is_causal=causal)
-# The backward: GQA, causal with Sq > Sk and Sq < Sk, partial key / query blocks, rows padded to 16
-# bytes (dim 100), [B, S, H, D] views, grad_lse.
+# The backward, forced through every compiled row this GPU runs: GQA, causal with Sq > Sk and
+# Sq < Sk, partial key / query blocks, rows padded to 16 bytes (dim 100), [B, S, H, D] views, grad_lse.
+arch = 10 * torch.cuda.get_device_capability()[0] + torch.cuda.get_device_capability()[1]
+backward_rows = [r for r in json.loads(torch.ops.kernels._tile_configs("attention_backward"))
+                 if r["compiled"] and r["min_arch"] <= arch <= r["max_arch"]]
 for dtype in (torch.float16, torch.bfloat16):
     for dim, seq_q, seq_k in [(64, 67, 93), (100, 130, 45), (128, 33, 200)]:
         q = torch.randn(2, 4, seq_q, dim, device="cuda", dtype=dtype)
@@ -71,6 +76,10 @@ for dtype in (torch.float16, torch.bfloat16):
         for causal in (False, True):
             out, lse = torch.ops.kernels.attention_with_lse(q, k, v, is_causal=causal)
             grad_lse = torch.randn_like(lse) if causal else None
-            torch.ops.kernels._attention_backward(grad_out, q, k, v, out, lse, grad_lse, causal, None)
+            math = "fp16" if dtype == torch.float16 else "bf16"
+            for row in backward_rows:
+                if row["math"] == math and row["head_dim"] >= dim:
+                    torch.ops.kernels._attention_backward(grad_out, q, k, v, out, lse, grad_lse, causal, None,
+                                                          config=row["id"])
 torch.cuda.synchronize()
 print("sanitize cases ran")

@@ -2,6 +2,8 @@
 attention_with_lse against float64, against torch's own error, determinism, views, opcheck,
 torch.compile and a few training steps."""
 
+import json
+
 import pytest
 import torch
 import torch.nn.functional as F
@@ -68,10 +70,15 @@ def grads_of(op, inputs, grad_out):
     return [t.grad.clone() for t in inputs]
 
 
-def assert_within_twice_torchs_error(case, dtype, device):
+def assert_within_twice_torchs_error(case, dtype, device, config=None):
     causal, scale = case[7], case[8]
     q, k, v, grad_out = make_inputs(case, dtype, device)
-    ours = grads_of(lambda *t: torch.ops.kernels.attention(*t, is_causal=causal, scale=scale), (q, k, v), grad_out)
+    if config is None:
+        ours = grads_of(lambda *t: torch.ops.kernels.attention(*t, is_causal=causal, scale=scale), (q, k, v), grad_out)
+    else:
+        with torch.no_grad():
+            out, lse = torch.ops.kernels.attention_with_lse(q, k, v, is_causal=causal, scale=scale)
+            ours = torch.ops.kernels._attention_backward(grad_out, q, k, v, out, lse, None, causal, scale, config=config)
     theirs = grads_of(lambda *t: F.scaled_dot_product_attention(*t, is_causal=causal, scale=scale, enable_gqa=True),
                       (q, k, v), grad_out)
     for name, our, their, ref in zip("qkv", ours, theirs, reference_grads(q, k, v, grad_out, causal, scale)):
@@ -96,6 +103,56 @@ def test_attention_gradients_within_twice_torchs_error(case, dtype):
 @pytest.mark.parametrize("case", CUDA_CASES)
 def test_attention_gradients_on_cuda_within_twice_torchs_error(case, dtype):
     assert_within_twice_torchs_error(case, dtype, "cuda")
+
+
+def backward_rows():
+    return json.loads(torch.ops.kernels._tile_configs("attention_backward"))
+
+
+@pytest.mark.cuda
+@pytest.mark.parametrize("dtype", [torch.float16, torch.bfloat16])
+def test_every_backward_row_on_cuda_within_twice_torchs_error(dtype):
+    """Each compiled backward row this GPU runs, forced on every CUDA case it serves (the binding
+    otherwise takes the best-ranked one)."""
+    arch = 10 * torch.cuda.get_device_capability()[0] + torch.cuda.get_device_capability()[1]
+    math = {torch.float16: "fp16", torch.bfloat16: "bf16"}[dtype]
+    rows = [r for r in backward_rows() if r["compiled"] and r["math"] == math and r["min_arch"] <= arch <= r["max_arch"]]
+    assert rows, "no compiled backward row for this GPU"
+    for row in rows:
+        served = [case for case in CUDA_CASES if case[5] <= row["head_dim"]]
+        assert served, row["name"]
+        for case in served:
+            assert_within_twice_torchs_error(case, dtype, "cuda", config=row["id"])
+
+
+def test_backward_rows_are_listed():
+    rows = backward_rows()
+    assert [r["id"] for r in rows] == list(range(len(rows)))
+    assert len({r["name"] for r in rows}) == len(rows)
+    for r in rows:
+        assert r["math"] in ("fp16", "bf16") and r["key_engine"] in ("mma.sync", "wgmma")
+        assert r["head_dim"] in (64, 128) and r["min_arch"] <= r["max_arch"]
+    assert {r["key_engine"] for r in rows} == {"mma.sync", "wgmma"}
+
+
+def test_backward_config_is_rejected_on_the_cpu():
+    q, k, v, grad_out = make_inputs((1, 1, 1, 4, 4, 8, 8, False, None), torch.float32)
+    out, lse = torch.ops.kernels.attention_with_lse(q.detach(), k.detach(), v.detach())
+    with pytest.raises(ValueError, match="CPU backward has no configurations"):
+        torch.ops.kernels._attention_backward(grad_out, q.detach(), k.detach(), v.detach(), out, lse, None, config=0)
+
+
+@pytest.mark.cuda
+def test_backward_config_that_cannot_serve_is_rejected():
+    q, k, v, grad_out = make_inputs((1, 1, 1, 4, 4, 100, 100, False, None), torch.float16, "cuda")
+    q, k, v = q.detach(), k.detach(), v.detach()
+    out, lse = torch.ops.kernels.attention_with_lse(q, k, v)
+    rows = backward_rows()
+    d64 = next(r["id"] for r in rows if r["math"] == "fp16" and r["head_dim"] == 64)
+    with pytest.raises(ValueError, match="cannot serve"):
+        torch.ops.kernels._attention_backward(grad_out, q, k, v, out, lse, None, config=d64)
+    with pytest.raises(ValueError, match="no backward configuration"):
+        torch.ops.kernels._attention_backward(grad_out, q, k, v, out, lse, None, config=len(rows))
 
 
 @pytest.mark.parametrize("device, dtype", [("cpu", torch.float32), ("cpu", torch.bfloat16),

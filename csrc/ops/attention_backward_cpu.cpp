@@ -15,8 +15,11 @@ namespace {
 std::tuple<Tensor, Tensor, Tensor> attention_backward_cpu(const Tensor& grad_out, const Tensor& q, const Tensor& k,
                                                           const Tensor& v, const Tensor& out, const Tensor& lse,
                                                           const std::optional<Tensor>& grad_lse, bool is_causal,
-                                                          std::optional<double> scale) {
+                                                          std::optional<double> scale,
+                                                          std::optional<int64_t> config) {
   const AttentionShape s = check_attention_backward_args(grad_out, q, k, v, out, lse, grad_lse, scale);
+  TK_CHECK_ARG(!config.has_value(), "kernels._attention_backward: `config` names a CUDA backward row; the CPU "
+               "backward has no configurations (pass config=None)");
 
   Tensor grad_q = torch::stable::empty({s.batch, s.heads_q, s.seq_q, s.head_dim}, q.scalar_type(), std::nullopt, q.device());
   Tensor grad_k = torch::stable::empty({s.batch, s.heads_kv, s.seq_k, s.head_dim}, q.scalar_type(), std::nullopt, q.device());

@@ -55,7 +55,8 @@ Tensor contiguous_result(const GradBuffer& g) {
 std::tuple<Tensor, Tensor, Tensor> attention_backward_cuda(const Tensor& grad_out, const Tensor& q, const Tensor& k,
                                                            const Tensor& v, const Tensor& out, const Tensor& lse,
                                                            const std::optional<Tensor>& grad_lse, bool is_causal,
-                                                           std::optional<double> scale) {
+                                                           std::optional<double> scale,
+                                                           std::optional<int64_t> forced_config) {
   const AttentionShape s = check_attention_backward_args(grad_out, q, k, v, out, lse, grad_lse, scale);
   TK_CHECK_ARG(q.scalar_type() != ScalarType::Float, kOp,
                ": on CUDA the backward runs float16 and bfloat16 so far (float32 gradients: the CPU)");
@@ -67,6 +68,25 @@ std::tuple<Tensor, Tensor, Tensor> attention_backward_cuda(const Tensor& grad_ou
   GradBuffer grad_q = grad_buffer(q, s.heads_q, s.seq_q, s.head_dim, padded_dim);
   GradBuffer grad_k = grad_buffer(q, s.heads_kv, s.seq_k, s.head_dim, padded_dim);
   GradBuffer grad_v = grad_buffer(q, s.heads_kv, s.seq_k, s.head_dim, padded_dim);
+  const DeviceSpec& device = device_spec(device_index);
+  const MathMode math = backward_math(q.scalar_type());
+  if (forced_config.has_value()) {
+    const int64_t id = *forced_config;
+    TK_CHECK_ARG(id >= 0 && id < attention::kNumBackwardConfigs, kOp, ": no backward configuration ", id, " (the table has ",
+                 attention::kNumBackwardConfigs, ")");
+    const attention::BackwardConfig& c = attention::kBackwardConfigs[id];
+    TK_CHECK_ARG(c.math == math && c.head_dim >= s.head_dim && c.supports_arch(device.arch) &&
+                     attention::backward_is_compiled(static_cast<int>(id)),
+                 kOp, ": backward configuration ", id, " (", c.name, ") cannot serve ", dtype_name(q.scalar_type()),
+                 " with head dim ", s.head_dim, " on sm_", device.arch, " (its math, head dim, architectures or this "
+                 "build do not match)");
+  }
+  const int config = forced_config.has_value() ? static_cast<int>(*forced_config)
+                                               : choose_backward_config(math, s.head_dim, device.arch);
+  TK_CHECK_RUNTIME(config >= 0, kOp, ": no compiled CUDA backward serves ", dtype_name(q.scalar_type()),
+                   " with head dim ", s.head_dim, " on sm_", device.arch,
+                   "; rebuild with this architecture in TILEKERNELS_CUDA_ARCHS (the backward rows cover head dims up "
+                   "to 128)");
   if (s.batch == 0 || s.heads_q == 0 || s.seq_q == 0 || s.seq_k == 0) {
     // No query row or no key: every gradient is zero (or empty).
     torch::stable::zero_(grad_q.buffer);
@@ -74,13 +94,6 @@ std::tuple<Tensor, Tensor, Tensor> attention_backward_cuda(const Tensor& grad_ou
     torch::stable::zero_(grad_v.buffer);
     return {contiguous_result(grad_q), contiguous_result(grad_k), contiguous_result(grad_v)};
   }
-  const DeviceSpec& device = device_spec(device_index);
-  const MathMode math = backward_math(q.scalar_type());
-  const int config = choose_backward_config(math, s.head_dim, device.arch);
-  TK_CHECK_RUNTIME(config >= 0, kOp, ": no compiled CUDA backward serves ", dtype_name(q.scalar_type()),
-                   " with head dim ", s.head_dim, " on sm_", device.arch,
-                   "; rebuild with this architecture in TILEKERNELS_CUDA_ARCHS (the backward rows cover head dims up "
-                   "to 128)");
 
   bool copied = false;
   const Tensor qc = prepare_head_major_operand(q, &copied);

@@ -5,6 +5,7 @@
 #include <vector>
 
 #include "kernels/attention/attention_configs.h"
+#include "kernels/attention/backward/backward_configs.h"
 #include "kernels/bmm/bmm_configs.h"
 #include "ops/errors.h"
 #include "ops/json_writer.h"
@@ -12,6 +13,7 @@
 
 #ifdef TILEKERNELS_WITH_CUDA
 #include "kernels/attention/attention_launch.h"
+#include "kernels/attention/backward/backward_launch.h"
 #include "kernels/bmm/bmm_launch.h"
 #include "kernels/bmm/bmm_params.h"
 #endif
@@ -135,13 +137,48 @@ std::string attention_table() {
   return json_array(rows);
 }
 
+bool backward_compiled(int id) {
+#ifdef TILEKERNELS_WITH_CUDA
+  return attention::backward_is_compiled(id);
+#else
+  (void)id;
+  return false;
+#endif
+}
+
+// The attention backward's rows (not tuned: the binding takes the best-ranked row that serves a call).
+std::string attention_backward_table() {
+  std::vector<std::string> rows;
+  for (int id = 0; id < attention::kNumBackwardConfigs; ++id) {
+    const attention::BackwardConfig& c = attention::kBackwardConfigs[id];
+    rows.push_back(JsonObject()
+                       .add("id", id)
+                       .add("name", c.name)
+                       .add("math", math_mode_name(c.math))
+                       .add("head_dim", c.head_dim)
+                       .add("preference", c.preference)
+                       .add("min_arch", c.min_arch)
+                       .add("max_arch", c.max_arch)
+                       .add("key_engine", c.keys.wgmma ? "wgmma" : "mma.sync")
+                       .add("key_block_kv", c.keys.block_kv)
+                       .add("key_block_q", c.keys.block_q)
+                       .add("query_block_q", c.queries.block_q)
+                       .add("query_block_kv", c.queries.block_kv)
+                       .add("compiled", backward_compiled(id))
+                       .str());
+  }
+  return json_array(rows);
+}
+
 void check_family(const std::string& family, const char* op) {
   TK_CHECK_ARG(family == "bmm" || family == "attention", op, ": unknown kernel family '", family,
                "' (known: bmm, attention)");
 }
 
 std::string tile_configs(std::string family) {
-  check_family(family, "kernels._tile_configs");
+  TK_CHECK_ARG(family == "bmm" || family == "attention" || family == "attention_backward",
+               "kernels._tile_configs: unknown kernel family '", family, "' (known: bmm, attention, attention_backward)");
+  if (family == "attention_backward") return attention_backward_table();
   return family == "bmm" ? bmm_table() : attention_table();
 }
 

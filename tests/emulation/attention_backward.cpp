@@ -1,11 +1,16 @@
-// The attention backward kernels (delta pre-pass, key-block dK / dV, query-block dQ; fp16 / bf16, d64 /
-// d128) under emulation against float64 gradients: grouped-query heads, causal with seq_q != seq_k,
+// The attention backward kernels (delta pre-pass, key-block dK / dV on mma.sync and on Hopper wgmma,
+// query-block dQ; fp16 / bf16, d64 / d128) under emulation against float64 gradients: grouped-query heads, causal with seq_q != seq_k,
 // partial blocks, a single query row, head dims padded to 16 bytes, [B, S, H, D] k / v, grad_lse.
 // Usage: attention_backward SEED
 #include "emu_driver.h"
 #include "kernels/attention/backward/bwd_delta.cuh"
 #include "kernels/attention/backward/bwd_key.cuh"
+#include "kernels/attention/backward/bwd_key_wgmma.cuh"
 #include "kernels/attention/backward/bwd_query.cuh"
+
+namespace tilekernels::attention::detail {
+alignas(1024) unsigned char backward_key_wgmma_dynamic_smem[emu::kSmemBytes];
+}  // namespace tilekernels::attention::detail
 
 using namespace tilekernels;
 using namespace tilekernels::attention;
@@ -46,7 +51,8 @@ void reference_backward(const emu::Problem& p, const std::vector<T>& q, const st
 
 template <int kConfig>
 bool run(const emu::Problem& p, bool with_grad_lse, std::mt19937& rng) {
-  using Key = detail::BackwardKeyKernel<kConfig>;
+  constexpr bool kWgmmaKeys = kBackwardConfigs[kConfig].keys.wgmma;
+  using Key = std::conditional_t<kWgmmaKeys, detail::BackwardKeyWgmmaKernel<kConfig>, detail::BackwardKeyKernel<kConfig>>;
   using Query = detail::BackwardQueryKernel<kConfig>;
   using T = typename Key::T;
   emu::print_problem(kBackwardConfigs[kConfig].name, p);
@@ -82,7 +88,9 @@ bool run(const emu::Problem& p, bool with_grad_lse, std::mt19937& rng) {
       .math = kBackwardConfigs[kConfig].math};
   emu::launch(static_cast<unsigned>((rows + detail::kDeltaWarps - 1) / detail::kDeltaWarps), 32 * detail::kDeltaWarps,
               [&] { detail::backward_delta_kernel<T>(params); });
+  if (kWgmmaKeys) emu::shared_memory = detail::backward_key_wgmma_dynamic_smem;
   emu::launch(p.batch * p.heads_kv * ((p.seq_k + Key::kBKV - 1) / Key::kBKV), Key::kThreads, [&] { Key::run(params); });
+  emu::shared_memory = detail::smem;
   emu::launch(p.batch * p.heads_q * ((p.seq_q + Query::kBQ - 1) / Query::kBQ), Query::kThreads,
               [&] { Query::run(params); });
 
@@ -96,9 +104,11 @@ bool run(const emu::Problem& p, bool with_grad_lse, std::mt19937& rng) {
   return ok;
 }
 
-constexpr int backward_row(MathMode math, int head_dim) {
+constexpr int backward_row(MathMode math, int head_dim, bool wgmma = false) {
   for (int i = 0; i < kNumBackwardConfigs; ++i)
-    if (kBackwardConfigs[i].math == math && kBackwardConfigs[i].head_dim == head_dim) return i;
+    if (kBackwardConfigs[i].math == math && kBackwardConfigs[i].head_dim == head_dim &&
+        kBackwardConfigs[i].keys.wgmma == wgmma)
+      return i;
   return -1;
 }
 
@@ -111,5 +121,10 @@ int main(int argc, char** argv) {
   ok &= run<backward_row(MathMode::kFp16, 64)>({2, 2, 1, 1, 5, 8, false, 0.35f, false}, false, rng);
   ok &= run<backward_row(MathMode::kFp16, 128)>({1, 2, 1, 65, 129, 100, true, 0.2f, true}, true, rng);
   ok &= run<backward_row(MathMode::kBf16, 128)>({1, 1, 1, 130, 70, 128, true, 0.09f, false}, false, rng);
+  ok &= run<backward_row(MathMode::kFp16, 64, true)>({1, 4, 2, 37, 153, 40, false, 0.16f, false}, false, rng);
+  ok &= run<backward_row(MathMode::kBf16, 64, true)>({1, 2, 2, 70, 45, 64, true, 0.3f, true}, true, rng);
+  ok &= run<backward_row(MathMode::kFp16, 128, true)>({1, 2, 1, 65, 260, 100, true, 0.2f, true}, true, rng);
+  ok &= run<backward_row(MathMode::kBf16, 128, true)>({1, 1, 1, 130, 70, 128, true, 0.09f, false}, false, rng);
+  ok &= run<backward_row(MathMode::kFp16, 128, true)>({1, 2, 2, 200, 33, 128, false, 0.09f, true}, false, rng);
   return emu::finish(ok);
 }

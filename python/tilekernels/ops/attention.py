@@ -52,7 +52,7 @@ def _attention_with_config_fake(q, k, v, config, is_causal=False, scale=None):
 
 
 @torch.library.register_fake("kernels::_attention_backward")
-def _attention_backward_fake(grad_out, q, k, v, out, lse, grad_lse, is_causal=False, scale=None):
+def _attention_backward_fake(grad_out, q, k, v, out, lse, grad_lse, is_causal=False, scale=None, config=None):
     _check_fake_args(q, k, v)
     return q.new_empty(q.shape), k.new_empty(k.shape), v.new_empty(v.shape)
 

@@ -12,23 +12,38 @@
 #include "kernels/attention/backward/backward_launch.h"
 #include "kernels/attention/backward/bwd_delta.cuh"
 #include "kernels/attention/backward/bwd_key.cuh"
+#include "kernels/attention/backward/bwd_key_wgmma.cuh"
 #include "kernels/attention/backward/bwd_query.cuh"
+#include "kernels/common/build_archs.h"
 #include "kernels/common/per_device.h"
 
 namespace tilekernels::attention::detail {
 
-// Shared memory one block may use on the rows' lowest architecture (sm_80 / sm_89: 99 KB usable on
-// sm_89, the smaller of the two the rows target).
-inline constexpr int kBackwardSmemLimit = 101376;
+// Shared memory one block may use on a row's lowest architecture: 99 KB on sm_80 / sm_89 (the smaller
+// of the two), 227 KB on sm_90.
+constexpr int backward_smem_limit(int min_arch) { return min_arch >= 90 ? 232448 : 101376; }
+
+// The key-block kernel of a row, on its engine.
+template <int kConfig, bool kWgmma = kBackwardConfigs[kConfig].keys.wgmma>
+struct KeyKernelOf {
+  using Kernel = BackwardKeyKernel<kConfig>;
+  static constexpr auto kFunction = &backward_key_kernel<kConfig>;
+};
+template <int kConfig>
+struct KeyKernelOf<kConfig, true> {
+  using Kernel = BackwardKeyWgmmaKernel<kConfig>;
+  static constexpr auto kFunction = &backward_key_wgmma_kernel<kConfig>;
+};
 
 template <int kConfig>
 cudaError_t launch_backward_config(const BackwardParams& p, cudaStream_t stream) {
   constexpr BackwardConfig kCfg = kBackwardConfigs[kConfig];
-  using Key = BackwardKeyKernel<kConfig>;
+  using Key = typename KeyKernelOf<kConfig>::Kernel;
   using Query = BackwardQueryKernel<kConfig>;
   using T = typename Key::T;
-  static_assert(Key::kSmemBytes <= kBackwardSmemLimit && Query::kSmemBytes <= kBackwardSmemLimit,
-                "a backward kernel needs more shared memory than sm_89 offers");
+  static_assert(Key::kSmemBytes <= backward_smem_limit(kCfg.min_arch) &&
+                    Query::kSmemBytes <= backward_smem_limit(kCfg.min_arch),
+                "a backward kernel needs more shared memory than its lowest architecture offers");
   if (p.math != kCfg.math) return cudaErrorInvalidValue;
   if (p.batch < 1 || p.heads_q < 1 || p.seq_q < 1 || p.seq_k < 1) return cudaErrorInvalidValue;
   if (p.head_dim < 1 || p.head_dim > kCfg.head_dim || p.grad_row_stride < p.head_dim) return cudaErrorInvalidValue;
@@ -39,14 +54,14 @@ cudaError_t launch_backward_config(const BackwardParams& p, cudaStream_t stream)
   const int64_t key_blocks = p.batch * p.heads_kv * ((p.seq_k + Key::kBKV - 1) / Key::kBKV);
   const int64_t query_blocks = p.batch * p.heads_q * ((p.seq_q + Query::kBQ - 1) / Query::kBQ);
   if (delta_blocks > INT_MAX || key_blocks > INT_MAX || query_blocks > INT_MAX) return cudaErrorInvalidConfiguration;
-  cudaError_t err = allow_dynamic_smem<&backward_key_kernel<kConfig>>(Key::kSmemBytes);
+  cudaError_t err = allow_dynamic_smem<KeyKernelOf<kConfig>::kFunction>(Key::kSmemBytes);
   if (err == cudaSuccess) err = allow_dynamic_smem<&backward_query_kernel<kConfig>>(Query::kSmemBytes);
   if (err != cudaSuccess) return err;
 
   backward_delta_kernel<T><<<static_cast<unsigned>(delta_blocks), 32 * kDeltaWarps, 0, stream>>>(p);
   err = cudaGetLastError();
   if (err != cudaSuccess) return err;
-  backward_key_kernel<kConfig><<<static_cast<unsigned>(key_blocks), Key::kThreads, Key::kSmemBytes, stream>>>(p);
+  KeyKernelOf<kConfig>::kFunction<<<static_cast<unsigned>(key_blocks), Key::kThreads, Key::kSmemBytes, stream>>>(p);
   err = cudaGetLastError();
   if (err != cudaSuccess) return err;
   backward_query_kernel<kConfig><<<static_cast<unsigned>(query_blocks), Query::kThreads, Query::kSmemBytes, stream>>>(p);
@@ -55,10 +70,11 @@ cudaError_t launch_backward_config(const BackwardParams& p, cudaStream_t stream)
 
 template <int kConfig, MathMode kMath, int kHeadDim>
 void register_backward_if_matching() {
-  if constexpr (kBackwardConfigs[kConfig].math == kMath && kBackwardConfigs[kConfig].head_dim == kHeadDim) {
+  if constexpr (kBackwardConfigs[kConfig].math == kMath && kBackwardConfigs[kConfig].head_dim == kHeadDim &&
+                (kBuiltForSm90a || !kBackwardConfigs[kConfig].keys.wgmma)) {
     BackwardRegistry::instance().add(kConfig, 0, &launch_backward_config<kConfig>,
-                                     KernelResources{BackwardKeyKernel<kConfig>::kThreads,
-                                                     BackwardKeyKernel<kConfig>::kSmemBytes});
+                                     KernelResources{KeyKernelOf<kConfig>::Kernel::kThreads,
+                                                     KeyKernelOf<kConfig>::Kernel::kSmemBytes});
   }
 }
 

@@ -51,6 +51,7 @@ struct BackwardKeyKernel {
   static constexpr int kSlotBytes = 2 * QL::kBytes + 2 * kVectorBytes;
   static constexpr int kSmemBytes = 2 * KVL::kBytes + kStages * kSlotBytes;
 
+  static_assert(!kCfg.keys.wgmma, "a wgmma key-block row (bwd_key_wgmma.cuh)");
   static_assert(Op::kK == 16, "16-bit math modes only");
   static_assert(kBKV % (16 * kWarps) == 0 && kMT >= 1, "block_kv must be a multiple of 16 * warps");
   static_assert(kBQ % 16 == 0 && kD % 16 == 0, "block_q and head_dim must be multiples of 16");

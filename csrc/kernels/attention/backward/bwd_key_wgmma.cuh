@@ -1,0 +1,242 @@
+#pragma once
+// The backward's key-block kernel on Hopper wgmma (sm_90a, fp16 / bf16): bwd_key.cuh's algorithm with
+// every product a warpgroup instruction. Warpgroup w owns 64 keys of the block (warp w: 16 of them)
+// with the whole head dimension of their dK and dV; per job (query head, block_q query rows):
+//   S^T  = K Q^T   m64n{block_q}k16, SS: K rows K-major, Q K-major (its rows are the n dimension)
+//   dP^T = V dO^T  m64n{block_q}k16, SS, issued with S^T
+//   dV  += P^T dO  m64n{head_dim}k16, RS: P^T from the S^T accumulators, dO MN-major
+//   dK  += dS^T Q  m64n{head_dim}k16, RS: dS^T = P^T (dP^T - delta), Q MN-major
+// dV's product runs while dS^T is computed. Tiles are staged as 128-byte column segments
+// (Access::kSegments128), at once wgmma's 128-byte K-major and MN-major layouts, as in the forward's
+// fwd_register_wgmma.cuh. The job ring, the causal walk and the stores are bwd_key.cuh's.
+#include <cstdint>
+
+#include "kernels/attention/backward/backward_configs.h"
+#include "kernels/attention/backward/backward_params.h"
+#include "kernels/attention/kernel_common.cuh"
+#include "kernels/attention/operand.cuh"
+#include "kernels/attention/smem_layout.cuh"
+#include "kernels/attention/tile_io.cuh"
+#include "kernels/ptx/cp_async.cuh"
+#include "kernels/ptx/ex2.cuh"
+#include "kernels/ptx/shared_address.cuh"
+#include "kernels/ptx/wgmma.cuh"
+
+namespace tilekernels::attention::detail {
+
+template <int kConfig>
+struct BackwardKeyWgmmaKernel {
+  static constexpr BackwardConfig kCfg = kBackwardConfigs[kConfig];
+  using Op = Operand<kCfg.math>;
+  using T = typename Op::Elem;
+  static constexpr bool kBf16 = kCfg.math == MathMode::kBf16;
+
+  static constexpr int kD = kCfg.head_dim;
+  static constexpr int kBKV = kCfg.keys.block_kv;
+  static constexpr int kBQ = kCfg.keys.block_q;
+  static constexpr int kStages = kCfg.keys.stages;
+  static constexpr int kThreads = 32 * kCfg.keys.warps;
+  static constexpr int kNQ = kBQ / 8;   // n8 tiles of S^T and dP^T per warp
+  static constexpr int kDT = kD / 8;    // n8 tiles of dK and dV per warp
+  static constexpr int kKD = kD / 16;   // k16 steps over the head dim (S^T, dP^T)
+  static constexpr int kKQ = kBQ / 16;  // k16 steps over the query rows (dV, dK)
+
+  using KVL = TileLayout<kBKV, kD, 2, Access::kSegments128>;  // K, V
+  using QL = TileLayout<kBQ, kD, 2, Access::kSegments128>;    // Q, dO
+  static constexpr int kVectorBytes = 4 * kBQ;                // lse or delta of a query block
+  // Slots stay 1024-byte aligned: wgmma's swizzle sees absolute address bits.
+  static constexpr int kSlotBytes = (2 * QL::kBytes + 2 * kVectorBytes + 1023) / 1024 * 1024;
+  static constexpr int kSmemBytes = 2 * KVL::kBytes + kStages * kSlotBytes;
+
+  static_assert(kCfg.keys.wgmma, "not a wgmma key-block row");
+  static_assert(Op::kK == 16, "16-bit math modes only");
+  static_assert(kBKV == 16 * kCfg.keys.warps && kCfg.keys.warps % 4 == 0, "one warp per 16 keys, whole warpgroups");
+  static_assert(kBQ == 64 || kBQ == 128, "S^T and dP^T are one m64n64 / n128 wgmma per k16 step");
+  static_assert(kD == 64 || kD == 128, "dK and dV are one m64n64 / n128 wgmma per k16 step");
+  static_assert(QL::kBytes % 1024 == 0 && KVL::kBytes % 1024 == 0, "tiles keep the 1024-byte swizzle alignment");
+  static_assert(kStages >= 2, "the ring needs at least two stages");
+
+  __device__ __forceinline__ static void run(const BackwardParams& p) {
+    extern __shared__ __align__(1024) unsigned char backward_key_wgmma_dynamic_smem[];
+    unsigned char* smem = backward_key_wgmma_dynamic_smem;
+    const int tid = threadIdx.x;
+    const int lane = tid & 31;
+    const int warp = tid >> 5;
+    const int g = lane >> 2;
+    const int t = lane & 3;
+
+    const int seq_q = static_cast<int>(p.seq_q), seq_k = static_cast<int>(p.seq_k);
+    const int head_dim = static_cast<int>(p.head_dim);
+    const int heads_q = static_cast<int>(p.heads_q), heads_kv = static_cast<int>(p.heads_kv);
+    const int group = heads_q / heads_kv;
+    const int key_blocks = (seq_k + kBKV - 1) / kBKV;
+    const int bhk = static_cast<int>(blockIdx.x) / key_blocks;
+    const int k0 = (static_cast<int>(blockIdx.x) - bhk * key_blocks) * kBKV;
+    const int b = bhk / heads_kv, hk = bhk - b * heads_kv;
+    const T* k_head = static_cast<const T*>(p.k) + b * p.k_batch_stride + hk * p.k_head_stride;
+    const T* v_head = static_cast<const T*>(p.v) + b * p.v_batch_stride + hk * p.v_head_stride;
+
+    // Jobs: (query head h0 + u / per_head, query block first_block + u % per_head).
+    const int query_blocks = (seq_q + kBQ - 1) / kBQ;
+    const int first_block = p.causal ? min(k0 / kBQ, query_blocks) : 0;
+    const int per_head = query_blocks - first_block;
+    const int num_jobs = group * per_head;
+    const int h0 = hk * group;
+
+    unsigned char* k_smem = smem;
+    unsigned char* v_smem = smem + KVL::kBytes;
+    auto slot = [&](int stage) { return smem + 2 * KVL::kBytes + stage * kSlotBytes; };
+    const TileCopy<QL, kThreads, T> q_copy(tid, p.q_row_stride);
+    const TileCopy<QL, kThreads, T> do_copy(tid, p.grad_out_row_stride);
+    auto load_job = [&](int u, int stage) {
+      const int h = h0 + u / per_head;
+      const int q0 = (first_block + u % per_head) * kBQ;
+      unsigned char* s = slot(stage);
+      const T* q_head = static_cast<const T*>(p.q) + b * p.q_batch_stride + h * p.q_head_stride;
+      const T* do_head = static_cast<const T*>(p.grad_out) + b * p.grad_out_batch_stride + h * p.grad_out_head_stride;
+      q_copy.issue(s, q_head, p.q_row_stride, q0, seq_q, 0, head_dim);
+      do_copy.issue(s + QL::kBytes, do_head, p.grad_out_row_stride, q0, seq_q, 0, head_dim);
+      if (tid < kBQ) {
+        // Rows past seq_q read as 0; their columns are masked.
+        const int64_t row = (static_cast<int64_t>(b) * heads_q + h) * seq_q + q0 + tid;
+        const bool ok = q0 + tid < seq_q;
+        const uint32_t vectors = ptx::shared_address(s + 2 * QL::kBytes) + 4 * tid;
+        ptx::cp_async_4(vectors, ok ? p.lse + row : p.lse, ok ? 4 : 0);
+        ptx::cp_async_4(vectors + kVectorBytes, ok ? p.delta + row : p.delta, ok ? 4 : 0);
+      }
+    };
+
+    // Prologue as bwd_key.cuh's: group 0 = K, V and job 0, then one group per stage.
+    if (num_jobs > 0) {
+      TileCopy<KVL, kThreads, T>(tid, p.k_row_stride).issue(k_smem, k_head, p.k_row_stride, k0, seq_k, 0, head_dim);
+      TileCopy<KVL, kThreads, T>(tid, p.v_row_stride).issue(v_smem, v_head, p.v_row_stride, k0, seq_k, 0, head_dim);
+      load_job(0, 0);
+    }
+    ptx::cp_async_commit();
+#pragma unroll
+    for (int s = 1; s < kStages - 1; ++s) {
+      if (s < num_jobs) load_job(s, s);
+      ptx::cp_async_commit();
+    }
+
+    float dk[1][kDT][4], dv[1][kDT][4];
+    zero_fragments(dk);
+    zero_fragments(dv);
+    float(&dk_acc)[kDT * 4] = reinterpret_cast<float(&)[kDT * 4]>(dk);
+    float(&dv_acc)[kDT * 4] = reinterpret_cast<float(&)[kDT * 4]>(dv);
+    float st[1][kNQ][4], dpt[1][kNQ][4];
+    float(&st_acc)[kNQ * 4] = reinterpret_cast<float(&)[kNQ * 4]>(st);
+    float(&dpt_acc)[kNQ * 4] = reinterpret_cast<float(&)[kNQ * 4]>(dpt);
+    typename Op::A pa[kKQ];
+
+    const int warp_key0 = warp * 16;  // within the block
+    const float c = p.scale * kLog2e;
+    // The warpgroup's 64 keys of K and V: 64 rows of 128 bytes into every segment.
+    const uint32_t k_rows = ptx::shared_address(k_smem) + (warp / 4) * 64 * 128;
+    const uint32_t v_rows = ptx::shared_address(v_smem) + (warp / 4) * 64 * 128;
+
+    // acc = A B^T over the head dim: A the warpgroup's key rows, B the slot's query rows (K-major).
+    auto issue_nk = [&](float(&acc)[kNQ * 4], uint32_t a_rows, uint32_t b_tile) {
+#pragma unroll
+      for (int kk = 0; kk < kKD; ++kk) {
+        const uint32_t col = (kk % 4) * 32;
+        const uint64_t a_desc = ptx::wgmma_sw128_desc(a_rows + (kk / 4) * (kBKV * 128) + col);
+        const uint64_t b_desc = ptx::wgmma_sw128_desc(b_tile + (kk / 4) * (kBQ * 128) + col);
+        ptx::wgmma_m64k16_f16_ss<kBQ, kBf16, 0>(acc, a_desc, b_desc, kk > 0 ? 1 : 0);
+      }
+      ptx::wgmma_commit();
+    };
+    // acc += pa B over the query rows: B the slot's [query][head dim] tile read MN-major.
+    auto issue_kn = [&](float(&acc)[kDT * 4], uint32_t b_tile) {
+#pragma unroll
+      for (int kk = 0; kk < kKQ; ++kk) {
+        const uint64_t b_desc = ptx::wgmma_sw128_mn_desc(b_tile + 2048 * kk, kBQ * 128, 1024);
+        ptx::wgmma_m64k16_f16_rs<kD, kBf16, 1>(acc, pa[kk].r, b_desc, 1);
+      }
+      ptx::wgmma_commit();
+    };
+    auto to_fragments = [&](const float(&acc)[1][kNQ][4]) {
+#pragma unroll
+      for (int kk = 0; kk < kKQ; ++kk) Op::a_from_accumulators(pa[kk], acc[0][2 * kk], acc[0][2 * kk + 1]);
+    };
+
+    for (int j = 0; j < num_jobs; ++j) {
+      ptx::cp_async_wait<kStages - 2>();  // job j landed for this thread's copies ...
+      ptx::fence_proxy_async_shared();    // ... visible to wgmma (the async proxy) ...
+      __syncthreads();                    // ... and everyone's; every wgmma of job j - 1 is done
+      {
+        const int next = j + kStages - 1;  // goes into the slot job j - 1 used
+        if (next < num_jobs) load_job(next, next % kStages);
+        ptx::cp_async_commit();
+      }
+      const unsigned char* qs = slot(j % kStages);
+      const uint32_t q_tile = ptx::shared_address(qs);
+      const uint32_t do_tile = q_tile + QL::kBytes;
+      const float* lse = reinterpret_cast<const float*>(qs + 2 * QL::kBytes);
+      const float* delta = lse + kBQ;
+      const int q0 = (first_block + j % per_head) * kBQ;
+
+      ptx::wgmma_fence();
+      issue_nk(st_acc, k_rows, q_tile);    // S^T = K Q^T
+      issue_nk(dpt_acc, v_rows, do_tile);  // dP^T = V dO^T
+      ptx::wgmma_wait<1>();
+      ptx::wgmma_keep(st_acc);
+
+      // P^T; masked: rows past seq_q and (causal) rows before the key.
+      const bool needs_mask = q0 + kBQ > seq_q || (p.causal && q0 < k0 + kBKV - 1);
+#pragma unroll
+      for (int nt = 0; nt < kNQ; ++nt) {
+#pragma unroll
+        for (int i = 0; i < 4; ++i) {
+          const int col = nt * 8 + 2 * t + (i & 1);
+          float pt = ptx::ex2_approx(fmaf(st[0][nt][i], c, -lse[col] * kLog2e));
+          if (needs_mask) {
+            const int row = q0 + col;
+            const int key = k0 + warp_key0 + g + ((i >> 1) << 3);
+            if (row >= seq_q || (p.causal && key > row)) pt = 0.0f;
+          }
+          st[0][nt][i] = pt;
+        }
+      }
+      to_fragments(st);
+      ptx::wgmma_fence();
+      issue_kn(dv_acc, do_tile);  // dV += P^T dO
+      ptx::wgmma_wait<1>();       // dP^T is done; dV's product may still run
+      ptx::wgmma_keep(dpt_acc);
+
+      // dS^T = P^T (dP^T - delta), in place of dP^T.
+#pragma unroll
+      for (int nt = 0; nt < kNQ; ++nt) {
+#pragma unroll
+        for (int i = 0; i < 4; ++i) dpt[0][nt][i] = st[0][nt][i] * (dpt[0][nt][i] - delta[nt * 8 + 2 * t + (i & 1)]);
+      }
+      ptx::wgmma_wait<0>();  // dV's product no longer reads pa
+      ptx::wgmma_keep(dv_acc);
+#pragma unroll
+      for (int kk = 0; kk < kKQ; ++kk) ptx::wgmma_keep(pa[kk].r);
+      to_fragments(dpt);
+      ptx::wgmma_fence();
+      issue_kn(dk_acc, q_tile);  // dK += dS^T Q
+      ptx::wgmma_wait<0>();
+      ptx::wgmma_keep(dk_acc);
+    }
+
+    // Epilogue: scale dK; keys no query row sees keep zero gradients.
+    float k_scale[1][2] = {{p.scale, p.scale}}, v_scale[1][2] = {{1.0f, 1.0f}};
+    const int64_t head_rows = static_cast<int64_t>(bhk) * seq_k;
+    store_rows<T>(static_cast<T*>(p.grad_k) + head_rows * p.grad_row_stride, p.grad_row_stride, dk, k_scale,
+                  k0 + warp_key0, seq_k, 0, head_dim, g, t);
+    store_rows<T>(static_cast<T*>(p.grad_v) + head_rows * p.grad_row_stride, p.grad_row_stride, dv, v_scale,
+                  k0 + warp_key0, seq_k, 0, head_dim, g, t);
+  }
+};
+
+template <int kConfig>
+__global__ void __launch_bounds__(BackwardKeyWgmmaKernel<kConfig>::kThreads, 1)
+    backward_key_wgmma_kernel(const BackwardParams p) {
+#if defined(__CUDA_ARCH_FEAT_SM90_ALL)
+  BackwardKeyWgmmaKernel<kConfig>::run(p);
+#endif
+}
+
+}  // namespace tilekernels::attention::detail
