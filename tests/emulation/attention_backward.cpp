@@ -1,5 +1,5 @@
-// The attention backward kernels (delta pre-pass, key-block dK / dV on mma.sync and on Hopper wgmma,
-// query-block dQ; fp16 / bf16, d64 / d128) under emulation against float64 gradients: grouped-query heads, causal with seq_q != seq_k,
+// The attention backward kernels (delta pre-pass, key-block dK / dV and query-block dQ, each on mma.sync
+// and on Hopper wgmma; fp16 / bf16, d64 / d128) under emulation against float64 gradients: grouped-query heads, causal with seq_q != seq_k,
 // partial blocks, a single query row, head dims padded to 16 bytes, [B, S, H, D] k / v, grad_lse.
 // Usage: attention_backward SEED
 #include "emu_driver.h"
@@ -7,9 +7,11 @@
 #include "kernels/attention/backward/bwd_key.cuh"
 #include "kernels/attention/backward/bwd_key_wgmma.cuh"
 #include "kernels/attention/backward/bwd_query.cuh"
+#include "kernels/attention/backward/bwd_query_wgmma.cuh"
 
 namespace tilekernels::attention::detail {
 alignas(1024) unsigned char backward_key_wgmma_dynamic_smem[emu::kSmemBytes];
+alignas(1024) unsigned char backward_query_wgmma_dynamic_smem[emu::kSmemBytes];
 }  // namespace tilekernels::attention::detail
 
 using namespace tilekernels;
@@ -53,7 +55,9 @@ template <int kConfig>
 bool run(const emu::Problem& p, bool with_grad_lse, std::mt19937& rng) {
   constexpr bool kWgmmaKeys = kBackwardConfigs[kConfig].keys.wgmma;
   using Key = std::conditional_t<kWgmmaKeys, detail::BackwardKeyWgmmaKernel<kConfig>, detail::BackwardKeyKernel<kConfig>>;
-  using Query = detail::BackwardQueryKernel<kConfig>;
+  constexpr bool kWgmmaQueries = kBackwardConfigs[kConfig].queries.wgmma;
+  using Query =
+      std::conditional_t<kWgmmaQueries, detail::BackwardQueryWgmmaKernel<kConfig>, detail::BackwardQueryKernel<kConfig>>;
   using T = typename Key::T;
   emu::print_problem(kBackwardConfigs[kConfig].name, p);
   if (with_grad_lse) std::printf("  with grad_lse\n");
@@ -90,7 +94,7 @@ bool run(const emu::Problem& p, bool with_grad_lse, std::mt19937& rng) {
               [&] { detail::backward_delta_kernel<T>(params); });
   if (kWgmmaKeys) emu::shared_memory = detail::backward_key_wgmma_dynamic_smem;
   emu::launch(p.batch * p.heads_kv * ((p.seq_k + Key::kBKV - 1) / Key::kBKV), Key::kThreads, [&] { Key::run(params); });
-  emu::shared_memory = detail::smem;
+  emu::shared_memory = kWgmmaQueries ? detail::backward_query_wgmma_dynamic_smem : detail::smem;
   emu::launch(p.batch * p.heads_q * ((p.seq_q + Query::kBQ - 1) / Query::kBQ), Query::kThreads,
               [&] { Query::run(params); });
 
@@ -104,10 +108,11 @@ bool run(const emu::Problem& p, bool with_grad_lse, std::mt19937& rng) {
   return ok;
 }
 
-constexpr int backward_row(MathMode math, int head_dim, bool wgmma = false) {
+// The row of (math, head_dim) with these engines (wgmma key-block kernel, wgmma query-block kernel).
+constexpr int backward_row(MathMode math, int head_dim, bool wgmma_keys = false, bool wgmma_queries = false) {
   for (int i = 0; i < kNumBackwardConfigs; ++i)
     if (kBackwardConfigs[i].math == math && kBackwardConfigs[i].head_dim == head_dim &&
-        kBackwardConfigs[i].keys.wgmma == wgmma)
+        kBackwardConfigs[i].keys.wgmma == wgmma_keys && kBackwardConfigs[i].queries.wgmma == wgmma_queries)
       return i;
   return -1;
 }
@@ -126,5 +131,10 @@ int main(int argc, char** argv) {
   ok &= run<backward_row(MathMode::kFp16, 128, true)>({1, 2, 1, 65, 260, 100, true, 0.2f, true}, true, rng);
   ok &= run<backward_row(MathMode::kBf16, 128, true)>({1, 1, 1, 130, 70, 128, true, 0.09f, false}, false, rng);
   ok &= run<backward_row(MathMode::kFp16, 128, true)>({1, 2, 2, 200, 33, 128, false, 0.09f, true}, false, rng);
+  ok &= run<backward_row(MathMode::kFp16, 64, true, true)>({1, 4, 2, 137, 153, 40, false, 0.16f, false}, false, rng);
+  ok &= run<backward_row(MathMode::kBf16, 64, true, true)>({1, 2, 2, 70, 245, 64, true, 0.3f, true}, true, rng);
+  ok &= run<backward_row(MathMode::kFp16, 128, true, true)>({1, 2, 1, 265, 100, 100, true, 0.2f, true}, true, rng);
+  ok &= run<backward_row(MathMode::kBf16, 128, true, true)>({1, 1, 1, 1, 70, 128, false, 0.09f, false}, false, rng);
+  ok &= run<backward_row(MathMode::kFp16, 128, true, true)>({2, 2, 2, 130, 190, 128, true, 0.09f, false}, false, rng);
   return emu::finish(ok);
 }

@@ -26,6 +26,7 @@ struct BackwardQueryTiles {
   int warps;
   int block_kv;
   int stages;
+  bool wgmma = false;  // Hopper wgmma (bwd_query_wgmma.cuh, sm_90a; warps a multiple of 4) or mma.sync (bwd_query.cuh)
 };
 
 struct BackwardConfig {
@@ -33,7 +34,7 @@ struct BackwardConfig {
   MathMode math;
   int head_dim;    // compiled head dimension; serves every head_dim up to it
   int preference;  // rank among the rows serving the same calls (the planner takes the best-ranked)
-  int min_arch;    // mma.sync: sm_80 and later; a wgmma key-block kernel: sm_90 only
+  int min_arch;    // mma.sync: sm_80 and later; with a wgmma kernel: sm_90 only
   int max_arch;
   BackwardKeyTiles keys;
   BackwardQueryTiles queries;
@@ -48,13 +49,22 @@ inline constexpr BackwardConfig kBackwardConfigs[] = {
                                          {.block_q = 64, .warps = 4, .block_kv = 64, .stages = 2}},                \
     {P "_d128_bwd", M, 128, 0, 80, 1000, {.block_kv = 64, .warps = 4, .block_q = 32, .stages = 2},                 \
                                          {.block_q = 64, .warps = 4, .block_kv = 64, .stages = 2}},                \
-    /* the key-block kernel on wgmma (H100 only; not yet measured, so ranked second) */                           \
-    {P "_d64_bwd_wgmma",  M, 64,  1, 90, 90, {.block_kv = 128, .warps = 8, .block_q = 64, .stages = 2,             \
+    /* on wgmma (H100 only; not yet measured, so ranked after the rows above): the key-block kernel only, */      \
+    /* then both */                                                                                               \
+    {P "_d64_bwd_wgmma_keys",  M, 64,  1, 90, 90, {.block_kv = 128, .warps = 8, .block_q = 64, .stages = 2,        \
+                                                   .wgmma = true},                                                \
+                                                  {.block_q = 64, .warps = 4, .block_kv = 64, .stages = 2}},      \
+    {P "_d128_bwd_wgmma_keys", M, 128, 1, 90, 90, {.block_kv = 128, .warps = 8, .block_q = 64, .stages = 2,        \
+                                                   .wgmma = true},                                                \
+                                                  {.block_q = 64, .warps = 4, .block_kv = 64, .stages = 2}},      \
+    {P "_d64_bwd_wgmma",  M, 64,  2, 90, 90, {.block_kv = 128, .warps = 8, .block_q = 64, .stages = 2,             \
                                               .wgmma = true},                                                     \
-                                             {.block_q = 64, .warps = 4, .block_kv = 64, .stages = 2}},           \
-    {P "_d128_bwd_wgmma", M, 128, 1, 90, 90, {.block_kv = 128, .warps = 8, .block_q = 64, .stages = 2,             \
+                                             {.block_q = 128, .warps = 8, .block_kv = 128, .stages = 2,           \
+                                              .wgmma = true}},                                                    \
+    {P "_d128_bwd_wgmma", M, 128, 2, 90, 90, {.block_kv = 128, .warps = 8, .block_q = 64, .stages = 2,             \
                                               .wgmma = true},                                                     \
-                                             {.block_q = 64, .warps = 4, .block_kv = 64, .stages = 2}}
+                                             {.block_q = 128, .warps = 8, .block_kv = 64, .stages = 2,            \
+                                              .wgmma = true}}
     TK_HALF_BACKWARD_CONFIGS("fp16", MathMode::kFp16),
     TK_HALF_BACKWARD_CONFIGS("bf16", MathMode::kBf16),
 #undef TK_HALF_BACKWARD_CONFIGS

@@ -14,6 +14,7 @@
 #include "kernels/attention/backward/bwd_key.cuh"
 #include "kernels/attention/backward/bwd_key_wgmma.cuh"
 #include "kernels/attention/backward/bwd_query.cuh"
+#include "kernels/attention/backward/bwd_query_wgmma.cuh"
 #include "kernels/common/build_archs.h"
 #include "kernels/common/per_device.h"
 
@@ -35,11 +36,23 @@ struct KeyKernelOf<kConfig, true> {
   static constexpr auto kFunction = &backward_key_wgmma_kernel<kConfig>;
 };
 
+// The query-block kernel of a row, on its engine.
+template <int kConfig, bool kWgmma = kBackwardConfigs[kConfig].queries.wgmma>
+struct QueryKernelOf {
+  using Kernel = BackwardQueryKernel<kConfig>;
+  static constexpr auto kFunction = &backward_query_kernel<kConfig>;
+};
+template <int kConfig>
+struct QueryKernelOf<kConfig, true> {
+  using Kernel = BackwardQueryWgmmaKernel<kConfig>;
+  static constexpr auto kFunction = &backward_query_wgmma_kernel<kConfig>;
+};
+
 template <int kConfig>
 cudaError_t launch_backward_config(const BackwardParams& p, cudaStream_t stream) {
   constexpr BackwardConfig kCfg = kBackwardConfigs[kConfig];
   using Key = typename KeyKernelOf<kConfig>::Kernel;
-  using Query = BackwardQueryKernel<kConfig>;
+  using Query = typename QueryKernelOf<kConfig>::Kernel;
   using T = typename Key::T;
   static_assert(Key::kSmemBytes <= backward_smem_limit(kCfg.min_arch) &&
                     Query::kSmemBytes <= backward_smem_limit(kCfg.min_arch),
@@ -55,7 +68,7 @@ cudaError_t launch_backward_config(const BackwardParams& p, cudaStream_t stream)
   const int64_t query_blocks = p.batch * p.heads_q * ((p.seq_q + Query::kBQ - 1) / Query::kBQ);
   if (delta_blocks > INT_MAX || key_blocks > INT_MAX || query_blocks > INT_MAX) return cudaErrorInvalidConfiguration;
   cudaError_t err = allow_dynamic_smem<KeyKernelOf<kConfig>::kFunction>(Key::kSmemBytes);
-  if (err == cudaSuccess) err = allow_dynamic_smem<&backward_query_kernel<kConfig>>(Query::kSmemBytes);
+  if (err == cudaSuccess) err = allow_dynamic_smem<QueryKernelOf<kConfig>::kFunction>(Query::kSmemBytes);
   if (err != cudaSuccess) return err;
 
   backward_delta_kernel<T><<<static_cast<unsigned>(delta_blocks), 32 * kDeltaWarps, 0, stream>>>(p);
@@ -64,14 +77,15 @@ cudaError_t launch_backward_config(const BackwardParams& p, cudaStream_t stream)
   KeyKernelOf<kConfig>::kFunction<<<static_cast<unsigned>(key_blocks), Key::kThreads, Key::kSmemBytes, stream>>>(p);
   err = cudaGetLastError();
   if (err != cudaSuccess) return err;
-  backward_query_kernel<kConfig><<<static_cast<unsigned>(query_blocks), Query::kThreads, Query::kSmemBytes, stream>>>(p);
+  QueryKernelOf<kConfig>::kFunction<<<static_cast<unsigned>(query_blocks), Query::kThreads, Query::kSmemBytes,
+                                      stream>>>(p);
   return cudaGetLastError();
 }
 
 template <int kConfig, MathMode kMath, int kHeadDim>
 void register_backward_if_matching() {
   if constexpr (kBackwardConfigs[kConfig].math == kMath && kBackwardConfigs[kConfig].head_dim == kHeadDim &&
-                (kBuiltForSm90a || !kBackwardConfigs[kConfig].keys.wgmma)) {
+                (kBuiltForSm90a || !(kBackwardConfigs[kConfig].keys.wgmma || kBackwardConfigs[kConfig].queries.wgmma))) {
     BackwardRegistry::instance().add(kConfig, 0, &launch_backward_config<kConfig>,
                                      KernelResources{KeyKernelOf<kConfig>::Kernel::kThreads,
                                                      KeyKernelOf<kConfig>::Kernel::kSmemBytes});

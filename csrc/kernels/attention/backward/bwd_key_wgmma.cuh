@@ -6,7 +6,9 @@
 //   dP^T = V dO^T  m64n{block_q}k16, SS, issued with S^T
 //   dV  += P^T dO  m64n{head_dim}k16, RS: P^T from the S^T accumulators, dO MN-major
 //   dK  += dS^T Q  m64n{head_dim}k16, RS: dS^T = P^T (dP^T - delta), Q MN-major
-// dV's product runs while dS^T is computed. Tiles are staged as 128-byte column segments
+// P^T's exponentials run while dP^T is still on the tensor cores; dV's and dK's products are issued
+// together once dS^T is known (P^T and dS^T then live only as 16-bit fragments, which keeps the d128
+// kernel within 255 registers without spills). Tiles are staged as 128-byte column segments
 // (Access::kSegments128), at once wgmma's 128-byte K-major and MN-major layouts, as in the forward's
 // fwd_register_wgmma.cuh. The job ring, the causal walk and the stores are bwd_key.cuh's.
 #include <cstdint>
@@ -127,7 +129,7 @@ struct BackwardKeyWgmmaKernel {
     float st[1][kNQ][4], dpt[1][kNQ][4];
     float(&st_acc)[kNQ * 4] = reinterpret_cast<float(&)[kNQ * 4]>(st);
     float(&dpt_acc)[kNQ * 4] = reinterpret_cast<float(&)[kNQ * 4]>(dpt);
-    typename Op::A pa[kKQ];
+    typename Op::A pa[kKQ], dsa[kKQ];  // P^T and dS^T as A fragments
 
     const int warp_key0 = warp * 16;  // within the block
     const float c = p.scale * kLog2e;
@@ -146,18 +148,17 @@ struct BackwardKeyWgmmaKernel {
       }
       ptx::wgmma_commit();
     };
-    // acc += pa B over the query rows: B the slot's [query][head dim] tile read MN-major.
-    auto issue_kn = [&](float(&acc)[kDT * 4], uint32_t b_tile) {
+    // acc += A B over the query rows: A fragments a, B the slot's [query][head dim] tile read MN-major.
+    auto issue_kn = [&](float(&acc)[kDT * 4], const typename Op::A(&a)[kKQ], uint32_t b_tile) {
 #pragma unroll
       for (int kk = 0; kk < kKQ; ++kk) {
         const uint64_t b_desc = ptx::wgmma_sw128_mn_desc(b_tile + 2048 * kk, kBQ * 128, 1024);
-        ptx::wgmma_m64k16_f16_rs<kD, kBf16, 1>(acc, pa[kk].r, b_desc, 1);
+        ptx::wgmma_m64k16_f16_rs<kD, kBf16, 1>(acc, a[kk].r, b_desc, 1);
       }
-      ptx::wgmma_commit();
     };
-    auto to_fragments = [&](const float(&acc)[1][kNQ][4]) {
+    auto to_fragments = [&](typename Op::A(&a)[kKQ], const float(&acc)[1][kNQ][4]) {
 #pragma unroll
-      for (int kk = 0; kk < kKQ; ++kk) Op::a_from_accumulators(pa[kk], acc[0][2 * kk], acc[0][2 * kk + 1]);
+      for (int kk = 0; kk < kKQ; ++kk) Op::a_from_accumulators(a[kk], acc[0][2 * kk], acc[0][2 * kk + 1]);
     };
 
     for (int j = 0; j < num_jobs; ++j) {
@@ -198,10 +199,7 @@ struct BackwardKeyWgmmaKernel {
           st[0][nt][i] = pt;
         }
       }
-      to_fragments(st);
-      ptx::wgmma_fence();
-      issue_kn(dv_acc, do_tile);  // dV += P^T dO
-      ptx::wgmma_wait<1>();       // dP^T is done; dV's product may still run
+      ptx::wgmma_wait<0>();  // dP^T is done
       ptx::wgmma_keep(dpt_acc);
 
       // dS^T = P^T (dP^T - delta), in place of dP^T.
@@ -210,14 +208,14 @@ struct BackwardKeyWgmmaKernel {
 #pragma unroll
         for (int i = 0; i < 4; ++i) dpt[0][nt][i] = st[0][nt][i] * (dpt[0][nt][i] - delta[nt * 8 + 2 * t + (i & 1)]);
       }
-      ptx::wgmma_wait<0>();  // dV's product no longer reads pa
-      ptx::wgmma_keep(dv_acc);
-#pragma unroll
-      for (int kk = 0; kk < kKQ; ++kk) ptx::wgmma_keep(pa[kk].r);
-      to_fragments(dpt);
+      to_fragments(pa, st);
+      to_fragments(dsa, dpt);
       ptx::wgmma_fence();
-      issue_kn(dk_acc, q_tile);  // dK += dS^T Q
+      issue_kn(dv_acc, pa, do_tile);  // dV += P^T dO
+      issue_kn(dk_acc, dsa, q_tile);  // dK += dS^T Q
+      ptx::wgmma_commit();
       ptx::wgmma_wait<0>();
+      ptx::wgmma_keep(dv_acc);
       ptx::wgmma_keep(dk_acc);
     }
 

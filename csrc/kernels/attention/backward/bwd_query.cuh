@@ -45,6 +45,7 @@ struct BackwardQueryKernel {
   using KVL = TileLayout<kBKV, kD, 2, Access::kLdmatrix>;  // K, V
   static constexpr int kSmemBytes = 2 * QL::kBytes + 2 * kStages * KVL::kBytes;
 
+  static_assert(!kCfg.queries.wgmma, "a wgmma query-block row (bwd_query_wgmma.cuh)");
   static_assert(Op::kK == 16, "16-bit math modes only");
   static_assert(kBQ % (16 * kWarps) == 0 && kMT >= 1, "block_q must be a multiple of 16 * warps");
   static_assert(kBKV % 16 == 0 && kD % 16 == 0, "block_kv and head_dim must be multiples of 16");
