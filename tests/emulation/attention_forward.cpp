@@ -1,6 +1,6 @@
 // The forward kernels under emulation against float64: on mma.sync kRegister, kSplitD and kTwoPhase
 // (large head dims), on Hopper wgmma kRegister (cp.async, SS with K-major tiles, RS with an MN-major
-// V) and kWarpSpecialized (TMA, mbarrier rings, ping-pong, persistent walks); fp16 / bf16, grouped-query heads, causal with seq_q != seq_k, partial tiles, head dims padded to
+// V) and kWarpSpecialized (TMA, mbarrier rings, ping-pong, persistent walks, O through TMA stores); fp16 / bf16, grouped-query heads, causal with seq_q != seq_k, partial tiles, head dims padded to
 // 16 bytes, k / v as [batch, seq, heads, dim] views. Usage: attention_forward SEED [early | late]
 #include "emu_driver.h"
 #include "emu_tma.h"
@@ -45,7 +45,8 @@ bool run(const emu::Problem& p, std::mt19937& rng) {
     if (!tma_serves(kCfg, call.params)) std::abort();
     const TmaMaps maps{emu::emulated_map(q_tensor_map(kCfg, call.params)),
                        emu::emulated_map(k_tensor_map(kCfg, call.params)),
-                       emu::emulated_map(v_tensor_map(kCfg, call.params))};
+                       emu::emulated_map(v_tensor_map(kCfg, call.params)),
+                       stores_via_tma(kCfg) ? emu::emulated_map(out_tensor_map(kCfg, call.params)) : CUtensorMap{}};
     launch_tiles(kCfg, p, detail::warp_specialized_dynamic_smem,
                  [&] { detail::WarpSpecializedKernel<kConfig>::run(args, maps); });
   } else if constexpr (kCfg.kernel == Kernel::kRegister && kCfg.is_wgmma()) {
@@ -89,5 +90,9 @@ int main(int argc, char** argv) {
   ok &= run<emu::row_named(kTileConfigs, "bf16_d128_ws_q128_kv128_s2_pp_persistent")>(gqa, rng);
   ok &= run<emu::row_named(kTileConfigs, "fp16_d128_ws_q128_kv128_s2_pp_persistent")>(plain, rng);
   ok &= run<emu::row_named(kTileConfigs, "fp16_d64_ws_q192_kv128_s2_pp_persistent")>(gqa64, rng);
+  ok &= run<emu::row_named(kTileConfigs, "bf16_d128_ws_q128_kv128_s2_pp_persistent_tma_store")>(gqa, rng);
+  ok &= run<emu::row_named(kTileConfigs, "fp16_d128_ws_q128_kv128_s2_pp_persistent_tma_store")>(wide, rng);
+  ok &= run<emu::row_named(kTileConfigs, "fp16_d64_ws_q192_kv128_s2_pp_persistent_tma_store")>(gqa64, rng);
+  ok &= run<emu::row_named(kTileConfigs, "bf16_d64_ws_q192_kv128_s2_pp_persistent_tma_store")>(tall, rng);
   return emu::finish(ok);
 }

@@ -87,6 +87,7 @@ struct WarpSpecializedTiles {
   int stages;             // slots of each ring
   bool pingpong = false;    // the consumers take turns issuing their wgmma (FlashAttention-3's ping-pong)
   bool persistent = false;  // one CTA per resident slot, each walking several query tiles
+  bool store_via_tma = false;  // O leaves through shared memory and bulk tensor stores (the output's map)
 };
 
 // What every row states besides its tiles.
@@ -332,7 +333,14 @@ inline constexpr TileConfig kTileConfigs[] = {
     config_detail::warp_specialized(P "_d128_ws_q128_kv128_s2_pp_persistent", M, 128, 0,                          \
         {.block_q = 128, .block_kv = 128, .stages = 2, .pingpong = true, .persistent = true}),                     \
     config_detail::warp_specialized(P "_d64_ws_q192_kv128_s2_pp_persistent",  M, 64,  0,                          \
-        {.block_q = 192, .block_kv = 128, .stages = 2, .pingpong = true, .persistent = true})
+        {.block_q = 192, .block_kv = 128, .stages = 2, .pingpong = true, .persistent = true}),                     \
+    /* O through TMA stores (not yet measured, so ranked after the rows above) */                                  \
+    config_detail::warp_specialized(P "_d128_ws_q128_kv128_s2_pp_persistent_tma_store", M, 128, 12,               \
+        {.block_q = 128, .block_kv = 128, .stages = 2, .pingpong = true, .persistent = true,                       \
+         .store_via_tma = true}),                                                                                  \
+    config_detail::warp_specialized(P "_d64_ws_q192_kv128_s2_pp_persistent_tma_store",  M, 64,  8,                \
+        {.block_q = 192, .block_kv = 128, .stages = 2, .pingpong = true, .persistent = true,                       \
+         .store_via_tma = true})
 
     TK_HALF_CONFIGS("fp16", MathMode::kFp16),
     TK_HALF_CONFIGS("bf16", MathMode::kBf16),

@@ -22,6 +22,7 @@ struct TmaMaps {
   CUtensorMap q;
   CUtensorMap k;
   CUtensorMap v;
+  CUtensorMap out;  // rows with store_via_tma only: boxes of one consumer's 64 rows
 };
 
 namespace tma_detail {
@@ -70,16 +71,31 @@ inline TensorMapDesc v_tensor_map(const TileConfig& config, const Params& p) {
                                  p.v_head_stride, p.v_batch_stride, config.block_kv());
 }
 
-// Whether tensor maps describe the call's q, k and v for this row (kWarpSpecialized rows only).
+// Rows of the output that one consumer warpgroup stores per box.
+inline constexpr int kTmaStoreRows = 64;
+
+inline constexpr bool stores_via_tma(const TileConfig& config) {
+  return config.kernel == Kernel::kWarpSpecialized && config.ws.store_via_tma;
+}
+
+inline TensorMapDesc out_tensor_map(const TileConfig& config, const Params& p) {
+  return tma_detail::operand_map(p.out, config.math == MathMode::kBf16, p.head_dim, p.seq_q, p.heads_q, p.batch,
+                                 p.out_row_stride, p.out_head_stride, p.out_batch_stride, kTmaStoreRows);
+}
+
+// Whether tensor maps describe the call's q, k and v (and out, for rows storing through TMA) for this
+// row (kWarpSpecialized rows only).
 inline bool tma_serves(const TileConfig& config, const Params& p) {
   return tensor_map_describes(q_tensor_map(config, p)) && tensor_map_describes(k_tensor_map(config, p)) &&
-         tensor_map_describes(v_tensor_map(config, p));
+         tensor_map_describes(v_tensor_map(config, p)) &&
+         (!stores_via_tma(config) || tensor_map_describes(out_tensor_map(config, p)));
 }
 
 inline cudaError_t make_tma_maps(const TileConfig& config, const Params& p, TmaMaps* maps) {
   cudaError_t err = encode_tensor_map(q_tensor_map(config, p), &maps->q);
   if (err == cudaSuccess) err = encode_tensor_map(k_tensor_map(config, p), &maps->k);
   if (err == cudaSuccess) err = encode_tensor_map(v_tensor_map(config, p), &maps->v);
+  if (err == cudaSuccess && stores_via_tma(config)) err = encode_tensor_map(out_tensor_map(config, p), &maps->out);
   return err;
 }
 

@@ -10,7 +10,9 @@
 // on across tiles, and the Q tile has an "empty" barrier too, released once a tile's last scores are
 // done, so the next tile's first K loads and its Q go in while the consumers finish. Ping-pong rows make the consumers
 // take turns issuing their wgmma (named barriers 1.., one per consumer), so that one warpgroup's
-// softmax runs while another's products occupy the tensor cores.
+// softmax runs while another's products occupy the tensor cores. Rows with store_via_tma write O to a
+// staging area per consumer (stmatrix, in the output map's swizzle) and one thread per consumer stores
+// it with bulk tensor stores, which run under the consumer's next tile.
 //
 // TMA writes every tile in the 128-byte swizzle as 64-column segments (segment s of all rows
 // together, rows 128 bytes apart): wgmma's K-major layout for Q and K and its N-major layout for V,
@@ -25,6 +27,7 @@
 #include "kernels/attention/online_softmax.cuh"
 #include "kernels/attention/operand.cuh"
 #include "kernels/attention/tile_io.cuh"
+#include "kernels/common/wgmma_staging.cuh"
 #include "kernels/ptx/mbarrier.cuh"
 #include "kernels/ptx/named_barrier.cuh"
 #include "kernels/ptx/setmaxnreg.cuh"
@@ -65,13 +68,18 @@ struct WarpSpecializedKernel {
   static constexpr int kPK = kBKV / 16; // k16 steps of P V
   static constexpr int kSegments = kD / kTmaBoxColumns;
   static constexpr bool kPingPong = kCfg.ws.pingpong;
+  static constexpr bool kStoreViaTma = kCfg.ws.store_via_tma;
   static constexpr uint32_t kFirstTurnBarrier = 1;  // barrier 0 is __syncthreads'
+  static constexpr uint32_t kFirstStagingBarrier = kFirstTurnBarrier + kConsumers;  // one per consumer
   using Registers = WarpSpecializedRegisters<kConsumers>;
 
-  // Q, then the K stages, then the V stages (all 1024-byte aligned), then the barriers.
+  // Q, then the K stages, then the V stages, then (store_via_tma) each consumer's O staging (all
+  // 1024-byte aligned), then the barriers.
   static constexpr int kQBytes = kBQ * kD * 2;
   static constexpr int kKVBytes = kBKV * kD * 2;
-  static constexpr int kBarrierOffset = kQBytes + 2 * kStages * kKVBytes;
+  static constexpr int kStagingBytes = kTmaStoreRows * kD * 2;  // one consumer's 64 rows of O
+  static constexpr int kStagingOffset = kQBytes + 2 * kStages * kKVBytes;
+  static constexpr int kBarrierOffset = kStagingOffset + (kStoreViaTma ? kConsumers * kStagingBytes : 0);
   static constexpr int kSmemBytes = kBarrierOffset + 8 * (2 + 4 * kStages);
 
   static_assert(kCfg.kernel == Kernel::kWarpSpecialized && kCfg.is_wgmma(), "not a kWarpSpecialized configuration");
@@ -86,13 +94,14 @@ struct WarpSpecializedKernel {
 
   // Shared-memory addresses of one CTA's tiles and barriers.
   struct Smem {
-    uint32_t q, k_ring, v_ring;
+    uint32_t q, k_ring, v_ring, staging;
     uint32_t q_full, q_empty, k_full, k_empty, v_full, v_empty;  // barriers; per stage 8 bytes apart
 
     __device__ __forceinline__ explicit Smem(uint32_t base)
         : q(base),
           k_ring(base + kQBytes),
           v_ring(base + kQBytes + kStages * kKVBytes),
+          staging(base + kStagingOffset),
           q_full(base + kBarrierOffset),
           q_empty(q_full + 8),
           k_full(q_empty + 8),
@@ -167,8 +176,9 @@ struct WarpSpecializedKernel {
 
   // A consumer warpgroup: rows [row0, row0 + 64) of the tile (warp w of it: 16 of them).
   // Its K / V tiles are at ring positions ring0.., and this is the CTA's `visit`-th query tile.
-  static __device__ __forceinline__ void consume(const KernelArgs& args, const Smem& sm, const QueryTile<T, kBQ, kBKV>& tile,
-                                                 int consumer, uint32_t ring0, uint32_t visit) {
+  static __device__ __forceinline__ void consume(const KernelArgs& args, const TmaMaps& maps, const Smem& sm,
+                                                 const QueryTile<T, kBQ, kBKV>& tile, int bh, int consumer,
+                                                 uint32_t ring0, uint32_t visit) {
     const int ct = threadIdx.x - 128 * (consumer + 1);
     const int lane = ct & 31;
     const int warp = ct >> 5;
@@ -302,7 +312,35 @@ struct WarpSpecializedKernel {
     // Epilogue: O / l, and lse.
     float inv_l[1][2];
     softmax.finish(inv_l, tile.head.lse, warp_row0, tile.seq_q, g, t);
-    store_rows<T>(tile.head.out, args.p.out_row_stride, o, inv_l, warp_row0, tile.seq_q, 0, tile.head_dim, g, t);
+    if constexpr (kStoreViaTma) {
+#pragma unroll
+      for (int i = 0; i < kDT * 4; ++i) o_acc[i] *= inv_l[0][(i >> 1) & 1];
+      store_via_tma(o_acc, maps, sm.staging + consumer * kStagingBytes, consumer, group_row0, Coords(args.p, bh));
+    } else {
+      store_rows<T>(tile.head.out, args.p.out_row_stride, o, inv_l, warp_row0, tile.seq_q, 0, tile.head_dim, g, t);
+    }
+  }
+
+  // One consumer's 64 rows of O through its staging area: once the bulk stores of its previous tile
+  // have read the area, its threads write this tile's rows there and one thread stores them (rows past
+  // seq_q and columns past head_dim are skipped by the copy engine).
+  static __device__ __forceinline__ void store_via_tma(const float (&o_acc)[kDT * 4], const TmaMaps& maps,
+                                                       uint32_t staging, int consumer, int32_t row0,
+                                                       const Coords& at) {
+    const bool leader = threadIdx.x % 128 == 0;
+    const uint32_t barrier = kFirstStagingBarrier + consumer;
+    if (leader) ptx::tma_store_wait_read<0>();
+    ptx::named_barrier_sync(barrier, 128);
+    stage_wgmma_rows_16bit<kD, kBf16>(o_acc, staging);
+    ptx::fence_proxy_async_shared();
+    ptx::named_barrier_sync(barrier, 128);
+    if (leader) {
+#pragma unroll
+      for (int seg = 0; seg < kSegments; ++seg)
+        ptx::tma_store_4d(&maps.out, staging + seg * kTmaStoreRows * 128, seg * kTmaBoxColumns, row0, at.q_head,
+                          at.batch);
+      ptx::tma_store_commit();
+    }
   }
 
   // The query tiles this CTA computes: blockIdx.x, + gridDim.x, ... (one for rows that are not
@@ -353,10 +391,12 @@ struct WarpSpecializedKernel {
       ptx::setmaxnreg_inc<Registers::kConsumer>();
       const int consumer = warpgroup - 1;
       if (consumer == kConsumers - 1) pass_turn(consumer);
-      for_each_tile(args, [&](const QueryTile<T, kBQ, kBKV>& tile, int, uint32_t ring, uint32_t visit) {
-        consume(args, sm, tile, consumer, ring, visit);
+      for_each_tile(args, [&](const QueryTile<T, kBQ, kBKV>& tile, int bh, uint32_t ring, uint32_t visit) {
+        consume(args, maps, sm, tile, bh, consumer, ring, visit);
       });
       if (consumer == 0) take_turn(consumer);
+      // Shared memory must outlive the bulk stores reading it.
+      if (kStoreViaTma && threadIdx.x % 128 == 0) ptx::tma_store_wait<0>();
     }
   }
 };

@@ -50,6 +50,14 @@ __device__ __forceinline__ void tma_store_3d(const void* map, uint32_t src, int3
                : "memory");
 }
 
+// The 4-D form (x, y, z, w).
+__device__ __forceinline__ void tma_store_4d(const void* map, uint32_t src, int32_t x, int32_t y, int32_t z, int32_t w) {
+  asm volatile("cp.async.bulk.tensor.4d.global.shared::cta.bulk_group [%0, {%2, %3, %4, %5}], [%1];\n" ::"l"(
+                   reinterpret_cast<uint64_t>(map)),
+               "r"(src), "r"(x), "r"(y), "r"(z), "r"(w)
+               : "memory");
+}
+
 // Closes this thread's bulk stores issued since the last commit into one group.
 __device__ __forceinline__ void tma_store_commit() { asm volatile("cp.async.bulk.commit_group;\n" ::: "memory"); }
 

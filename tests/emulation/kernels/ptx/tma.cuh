@@ -59,21 +59,36 @@ inline void tma_load_4d(uint32_t dst, const void* map, int32_t x, int32_t y, int
   tma_load(dst, map, c, bar);
 }
 inline void tma_load_3d_multicast(uint32_t, const void*, int32_t, int32_t, int32_t, uint32_t, uint16_t) { std::abort(); }
-// Stores the box at `src` (in the 128-byte swizzle) to (x, y, z); elements outside the tensor are skipped.
-inline void tma_store_3d(const void* map, uint32_t src, int32_t x, int32_t y, int32_t z) {
+// Stores the box at `src` (in the 128-byte swizzle) to `coords` (innermost first; boxes one deep beyond
+// dimension 1); elements outside the tensor are skipped.
+inline void tma_store(const void* map, uint32_t src, const int32_t* coords) {
   emu::TensorMap m;
   std::memcpy(&m, map, sizeof(m));
-  if (m.rank != 3 || m.box[0] * 2 != 128 || m.box[2] != 1 || src % 1024 != 0) std::abort();
+  if (m.rank < 2 || m.box[0] * 2 != 128 || src % 1024 != 0) std::abort();
+  int64_t outer = 0;  // the offset of dimensions 2..
+  for (int i = 2; i < m.rank; ++i) {
+    if (m.box[i] != 1) std::abort();
+    if (coords[i] < 0 || coords[i] >= static_cast<int64_t>(m.dims[i])) return;
+    outer += coords[i] * static_cast<int64_t>(m.strides_bytes[i - 1]);
+  }
   for (uint32_t r = 0; r < m.box[1]; ++r) {
-    const int64_t row = y + r;
-    if (row < 0 || row >= static_cast<int64_t>(m.dims[1]) || z < 0 || z >= static_cast<int64_t>(m.dims[2])) continue;
+    const int64_t row = coords[1] + r;
+    if (row < 0 || row >= static_cast<int64_t>(m.dims[1])) continue;
     for (uint32_t e = 0; e < 64; ++e) {
-      const int64_t col = x + e;
+      const int64_t col = coords[0] + e;
       if (col < 0 || col >= static_cast<int64_t>(m.dims[0])) continue;
-      unsigned char* dst = const_cast<unsigned char*>(m.base) + z * m.strides_bytes[1] + row * m.strides_bytes[0] + 2 * col;
+      unsigned char* dst = const_cast<unsigned char*>(m.base) + outer + row * m.strides_bytes[0] + 2 * col;
       std::memcpy(dst, shared_pointer(emu::swizzle128(src + r * 128 + 2 * e)), 2);
     }
   }
+}
+inline void tma_store_3d(const void* map, uint32_t src, int32_t x, int32_t y, int32_t z) {
+  const int32_t c[3] = {x, y, z};
+  tma_store(map, src, c);
+}
+inline void tma_store_4d(const void* map, uint32_t src, int32_t x, int32_t y, int32_t z, int32_t w) {
+  const int32_t c[4] = {x, y, z, w};
+  tma_store(map, src, c);
 }
 inline void tma_store_commit() {}
 template <int kPending>
