@@ -10,9 +10,9 @@ ratio SDPA / ours from the same run, the backward's TFLOP/s (its 2.5 forward-equ
 timed alone after a forward outside the timing), the largest gradient difference from SDPA's, and the
 step's compute and memory floors (3.5 forward-equivalent products at the GPU's ceiling; the compulsory
 bytes at its copy bandwidth; ceilings as `bench_attention.py --measure-ceilings` left them).
-Shapes the CUDA backward does not cover yet (head dims above 128) are listed as such. --rows also
-times the backward alone on every compiled backward row that serves the shape on this GPU (forced
-through kernels._attention_backward's `config`).
+Head dims above 128 run the composite backward (ops/attention_backward_composite.py); each row says
+which path ran. --rows also times the backward alone on every compiled backward row that serves the
+shape on this GPU (forced through kernels._attention_backward's `config`).
 """
 
 import argparse
@@ -38,6 +38,7 @@ SHAPES = {
     "kb97": (32, 32, 32, 512, 1024, False),
 }
 DTYPES = {"fp16": torch.float16, "bf16": torch.bfloat16}
+# Head dims the fused CUDA backward kernels take; larger ones run the composite backward (bmm products).
 CUDA_BACKWARD_MAX_HEAD_DIM = 128
 
 
@@ -96,9 +97,7 @@ def bench_shape(name, dtype_name, reps, ceilings, rows=False):
     step_flops = 3.5 / 2.5 * backward_flops(batch, heads_q, seq, head_dim, causal)
     row["compute_floor_ms"], row["memory_floor_ms"] = floors_ms(
         step_flops, step_bytes(batch, heads_q, heads_kv, seq, head_dim, 2), dtype_name, ceilings)
-    if head_dim > CUDA_BACKWARD_MAX_HEAD_DIM:
-        row["ours"] = f"not covered (CUDA backward head dims <= {CUDA_BACKWARD_MAX_HEAD_DIM})"
-        return row
+    row["ours_path"] = "fused kernels" if head_dim <= CUDA_BACKWARD_MAX_HEAD_DIM else "composite (bmm products)"
     torch.manual_seed(0)
     q = torch.randn(batch, heads_q, seq, head_dim, device="cuda", dtype=dtype, requires_grad=True)
     k = torch.randn(batch, heads_kv, seq, head_dim, device="cuda", dtype=dtype, requires_grad=True)
@@ -112,10 +111,12 @@ def bench_shape(name, dtype_name, reps, ceilings, rows=False):
             row[f"{label}_ms"] = time_ms(lambda: step(fn, q, k, v, grad_out, causal), q.device, reps=reps)["median_ms"]
         except RuntimeError as error:  # a backend that does not run this shape
             row[f"{label}_ms"] = f"n/a ({str(error).splitlines()[0][:80]})"
+            continue
         out = fn(q, k, v, causal)
         backward_ms = time_ms(lambda: torch.autograd.grad(out, (q, k, v), grad_out, retain_graph=True), q.device,
                               reps=reps)["median_ms"]
         row[f"{label}_backward_tflops"] = backward_flops(batch, heads_q, seq, head_dim, causal) / backward_ms / 1e9
+        del out
     if isinstance(row["sdpa_ms"], float):
         row["ratio_vs_sdpa"] = row["sdpa_ms"] / row["ours_ms"]
     if rows:

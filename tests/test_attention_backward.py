@@ -155,6 +155,92 @@ def test_backward_config_that_cannot_serve_is_rejected():
         torch.ops.kernels._attention_backward(grad_out, q, k, v, out, lse, None, config=len(rows))
 
 
+# Beyond the fused CUDA kernels (float32, head dims above 128, v's head dim != q's): the composite
+# backward (our bmm products). GQA, causal with Sq > Sk and Sq < Sk, head dims to 1024.
+COMPOSITE_CASES = [
+    (2, 4, 2, 37, 53, 160, 160, False, None),
+    (1, 2, 2, 70, 45, 256, 96, True, 0.3),
+    (1, 3, 1, 33, 90, 64, 64, True, None),
+    (1, 2, 1, 20, 24, 1024, 1024, True, None),
+    (2, 2, 2, 1, 5, 8, 8, False, None),
+]
+
+
+def composite_grads(case, dtype, device):
+    from tilekernels.ops.attention_backward_composite import attention_backward_composite
+
+    causal, scale = case[7], case[8]
+    q, k, v, grad_out = make_inputs(case, dtype, device)
+    q, k, v = q.detach(), k.detach(), v.detach()
+    return attention_backward_composite(grad_out, q, k, v, None, causal, scale), (q, k, v, grad_out)
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("case", COMPOSITE_CASES)
+def test_composite_backward_within_twice_torchs_error(case, dtype):
+    """The composite backward on the CPU (the same code runs on CUDA with the CUDA bmm)."""
+    ours, (q, k, v, grad_out) = composite_grads(case, dtype, "cpu")
+    causal, scale = case[7], case[8]
+    q, k, v = (t.requires_grad_(True) for t in (q, k, v))
+    theirs = grads_of(lambda *t: F.scaled_dot_product_attention(*t, is_causal=causal, scale=scale, enable_gqa=True),
+                      (q, k, v), grad_out)
+    for name, our, their, ref in zip("qkv", ours, theirs, reference_grads(q, k, v, grad_out, causal, scale)):
+        assert our.dtype == dtype and our.shape == ref.shape
+        our_error = (our.double() - ref).abs().max().item()
+        their_error = (their.double() - ref).abs().max().item()
+        floor = torch.finfo(dtype).eps * ref.abs().max().item()
+        assert our_error <= 2 * their_error + floor, (name, our_error, their_error)
+
+
+def test_composite_backward_blocks_agree(monkeypatch):
+    """Work split into blocks of kv heads and of query rows (a tiny budget) gives the same gradients."""
+    from tilekernels.ops import attention_backward_composite as composite
+
+    case = (2, 6, 2, 45, 37, 32, 24, True, None)
+    torch.manual_seed(1)
+    whole, _ = composite_grads(case, torch.float32, "cpu")
+    monkeypatch.setattr(composite, "_SCORE_BUDGET_BYTES", 3 * 4 * 37 * 10)  # 10 rows of one head per block
+    torch.manual_seed(1)
+    blocked, _ = composite_grads(case, torch.float32, "cpu")
+    for a, b in zip(whole, blocked):
+        torch.testing.assert_close(a, b, rtol=1e-6, atol=1e-6)
+
+
+def test_composite_backward_with_grad_lse():
+    from tilekernels.ops.attention_backward_composite import attention_backward_composite
+
+    case = (1, 4, 2, 40, 70, 160, 160, True, None)
+    q, k, v, grad_out = (t.detach() for t in make_inputs(case, torch.float32))
+    grad_lse = random_tensor((1, 4, 40), torch.float32, "cpu")
+    ours = attention_backward_composite(grad_out, q, k, v, grad_lse, True, None)
+    for name, our, ref in zip("qkv", ours, reference_grads(q, k, v, grad_out, True, None, grad_lse)):
+        assert (our.double() - ref).abs().max().item() <= 2e-6 * ref.abs().max().item(), name
+
+
+def test_composite_backward_on_views():
+    """[B, S, H, D] views (non-contiguous q, k, v, grad_out) give the contiguous inputs' gradients."""
+    from tilekernels.ops.attention_backward_composite import attention_backward_composite
+
+    q, k, v, grad_out = (random_tensor(shape, torch.float32, "cpu") for shape in
+                         [(2, 40, 4, 24), (2, 33, 2, 24), (2, 33, 2, 16), (2, 40, 4, 16)])
+    views = [t.transpose(1, 2) for t in (q, k, v, grad_out)]
+    q, k, v, grad_out = (t.contiguous() for t in views)
+    want = attention_backward_composite(grad_out, q, k, v, None, True, None)
+    got = attention_backward_composite(views[3], *views[:3], None, True, None)
+    for a, b in zip(got, want):
+        assert a.shape == b.shape and a.is_contiguous()
+        torch.testing.assert_close(a, b, rtol=0, atol=0)
+
+
+@pytest.mark.cuda
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("case", COMPOSITE_CASES)
+def test_attention_gradients_on_cuda_beyond_the_fused_kernels(case, dtype):
+    """Autograd on CUDA where the fused kernels do not reach (float32, head dims above 128, v's head
+    dim != q's) takes the composite backward: same rule against float64."""
+    assert_within_twice_torchs_error(case, dtype, "cuda")
+
+
 @pytest.mark.parametrize("device, dtype", [("cpu", torch.float32), ("cpu", torch.bfloat16),
                                            pytest.param("cuda", torch.bfloat16, marks=pytest.mark.cuda),
                                            pytest.param("cuda", torch.float16, marks=pytest.mark.cuda)])

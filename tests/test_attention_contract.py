@@ -54,19 +54,6 @@ def test_attention_opcheck(device, dtype):
                           test_utils=("test_schema", "test_faketensor", "test_aot_dispatch_dynamic"))
 
 
-@pytest.mark.cuda
-def test_attention_backward_on_cuda_outside_its_coverage_raises_clearly():
-    """float32 and head dims past the CUDA backward rows: NotImplementedError naming what is covered
-    (the CPU runs both)."""
-    for shape, dtype, message in [((1, 2, 4, 8), torch.float32, "float32 backward runs on the CPU only"),
-                                  ((1, 2, 4, 160), torch.float16, "head dims up to 128")]:
-        q = random_tensor(shape, dtype, "cuda").requires_grad_(True)
-        for op in (torch.ops.kernels.attention, lambda *t: torch.ops.kernels.attention_with_lse(*t)[0]):
-            out = op(q, q.detach(), q.detach())
-            with pytest.raises(NotImplementedError, match=message):
-                out.sum().backward()
-
-
 @pytest.mark.parametrize("device", DEVICES)
 def test_attention_torch_compile_fullgraph(device):
     torch._dynamo.reset()

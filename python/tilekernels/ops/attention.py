@@ -4,6 +4,7 @@ from typing import Optional, Tuple
 
 import torch
 
+from tilekernels.ops.attention_backward_composite import attention_backward_composite
 from tilekernels.tuning import autotune
 
 _DTYPES = (torch.float16, torch.bfloat16, torch.float32)
@@ -57,23 +58,21 @@ def _attention_backward_fake(grad_out, q, k, v, out, lse, grad_lse, is_causal=Fa
     return q.new_empty(q.shape), k.new_empty(k.shape), v.new_empty(v.shape)
 
 
-# What the CUDA backward kernels cover so far (csrc/kernels/attention/backward): fp16 / bf16, v's head dim
-# equal to q's, head dims up to this. Other CUDA calls say so instead of failing in the dispatcher.
+# What the fused CUDA backward kernels cover so far (csrc/kernels/attention/backward): fp16 / bf16, v's
+# head dim equal to q's, head dims up to this. Other calls (and CPU calls: the C++ CPU backward) take
+# another path: on CUDA, the backward as a sequence of our bmm products (attention_backward_composite).
 _CUDA_BACKWARD_MAX_HEAD_DIM = 128
 
 
-def _check_backward_device(q: torch.Tensor, v: torch.Tensor) -> None:
-    if q.device.type != "cuda":
-        return
-    if q.dtype == torch.float32:
-        raise NotImplementedError(
-            "kernels.attention: the float32 backward runs on the CPU only so far; use float16 or bfloat16 on CUDA, "
-            "or torch.nn.functional.scaled_dot_product_attention where float32 CUDA gradients are needed")
-    if q.shape[-1] > _CUDA_BACKWARD_MAX_HEAD_DIM or v.shape[-1] != q.shape[-1]:
-        raise NotImplementedError(
-            f"kernels.attention: the CUDA backward covers head dims up to {_CUDA_BACKWARD_MAX_HEAD_DIM} with v's head "
-            f"dim equal to q's so far, got {q.shape[-1]} and {v.shape[-1]}; use "
-            "torch.nn.functional.scaled_dot_product_attention for these gradients")
+def _fused_kernels_cover(q: torch.Tensor, v: torch.Tensor) -> bool:
+    return (q.device.type != "cuda" or
+            (q.dtype != torch.float32 and q.shape[-1] <= _CUDA_BACKWARD_MAX_HEAD_DIM and v.shape[-1] == q.shape[-1]))
+
+
+def _backward(grad_out, q, k, v, out, lse, grad_lse, is_causal, scale):
+    if _fused_kernels_cover(q, v):
+        return torch.ops.kernels._attention_backward(grad_out, q, k, v, out, lse, grad_lse, is_causal, scale)
+    return attention_backward_composite(grad_out, q, k, v, grad_lse, is_causal, scale)
 
 
 def _attention_setup_context(ctx, inputs, keyword_only_inputs, output):
@@ -84,11 +83,10 @@ def _attention_setup_context(ctx, inputs, keyword_only_inputs, output):
 
 def _attention_backward(ctx, grad_out):
     q, k, v, out = ctx.saved_tensors
-    _check_backward_device(q, v)
     # attention() keeps no log-sum-exp, so the backward recomputes it (one more forward);
     # attention_with_lse() saves it.
     lse = torch.ops.kernels.attention_with_lse(q, k, v, is_causal=ctx.is_causal, scale=ctx.scale)[1]
-    return torch.ops.kernels._attention_backward(grad_out, q, k, v, out, lse, None, ctx.is_causal, ctx.scale)
+    return _backward(grad_out, q, k, v, out, lse, None, ctx.is_causal, ctx.scale)
 
 
 def _attention_with_lse_setup_context(ctx, inputs, keyword_only_inputs, output):
@@ -99,8 +97,7 @@ def _attention_with_lse_setup_context(ctx, inputs, keyword_only_inputs, output):
 
 def _attention_with_lse_backward(ctx, grad_out, grad_lse):
     q, k, v, out, lse = ctx.saved_tensors
-    _check_backward_device(q, v)
-    return torch.ops.kernels._attention_backward(grad_out, q, k, v, out, lse, grad_lse, ctx.is_causal, ctx.scale)
+    return _backward(grad_out, q, k, v, out, lse, grad_lse, ctx.is_causal, ctx.scale)
 
 
 torch.library.register_autograd("kernels::attention", _attention_backward, setup_context=_attention_setup_context)
