@@ -94,5 +94,6 @@ int main(int argc, char** argv) {
   ok &= run<emu::row_named(kTileConfigs, "fp16_d128_ws_q128_kv128_s2_pp_persistent_tma_store")>(wide, rng);
   ok &= run<emu::row_named(kTileConfigs, "fp16_d64_ws_q192_kv128_s2_pp_persistent_tma_store")>(gqa64, rng);
   ok &= run<emu::row_named(kTileConfigs, "bf16_d64_ws_q192_kv128_s2_pp_persistent_tma_store")>(tall, rng);
+  ok &= run<emu::row_named(kTileConfigs, "fp16_d64_ws_q128_kv128_s2_pp_persistent")>(small, rng);
   return emu::finish(ok);
 }
