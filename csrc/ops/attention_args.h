@@ -38,4 +38,23 @@ void set_sizes(Problem& problem, const AttentionShape& s) {
   problem.scale = s.scale;
 }
 
+// The same for a CUDA params struct (forward or backward), whose v has q's head dim.
+template <class Params>
+void set_cuda_sizes(Params& params, const AttentionShape& s) {
+  params.batch = s.batch;
+  params.heads_q = s.heads_q;
+  params.heads_kv = s.heads_kv;
+  params.seq_q = s.seq_q;
+  params.seq_k = s.seq_k;
+  params.head_dim = s.head_dim;
+  params.scale = s.scale;
+}
+
+// The batch, head and row strides of a [batch, heads, seq, dim] tensor, into a params struct's fields.
+inline void set_strides(const Tensor& t, int64_t& batch_stride, int64_t& head_stride, int64_t& row_stride) {
+  batch_stride = t.stride(0);
+  head_stride = t.stride(1);
+  row_stride = t.stride(2);
+}
+
 }  // namespace tilekernels

@@ -46,22 +46,10 @@ PreparedCall prepare(const Tensor& q, const Tensor& k, const Tensor& v, const At
   p.q = call.q.data_ptr();
   p.k = call.k.data_ptr();
   p.v = call.v.data_ptr();
-  p.batch = s.batch;
-  p.heads_q = s.heads_q;
-  p.heads_kv = s.heads_kv;
-  p.seq_q = s.seq_q;
-  p.seq_k = s.seq_k;
-  p.head_dim = s.head_dim;
-  p.q_batch_stride = call.q.stride(0);
-  p.q_head_stride = call.q.stride(1);
-  p.q_row_stride = call.q.stride(2);
-  p.k_batch_stride = call.k.stride(0);
-  p.k_head_stride = call.k.stride(1);
-  p.k_row_stride = call.k.stride(2);
-  p.v_batch_stride = call.v.stride(0);
-  p.v_head_stride = call.v.stride(1);
-  p.v_row_stride = call.v.stride(2);
-  p.scale = s.scale;
+  set_cuda_sizes(p, s);
+  set_strides(call.q, p.q_batch_stride, p.q_head_stride, p.q_row_stride);
+  set_strides(call.k, p.k_batch_stride, p.k_head_stride, p.k_row_stride);
+  set_strides(call.v, p.v_batch_stride, p.v_head_stride, p.v_row_stride);
   p.causal = is_causal;
   return call;
 }
@@ -131,9 +119,7 @@ std::tuple<Tensor, Tensor> run_attention_cuda(const Tensor& q, const Tensor& k, 
   }
   attention::Params& p = call.params;
   p.out = out.data_ptr();
-  p.out_batch_stride = out.stride(0);
-  p.out_head_stride = out.stride(1);
-  p.out_row_stride = out.stride(2);
+  set_strides(out, p.out_batch_stride, p.out_head_stride, p.out_row_stride);
   p.lse = static_cast<float*>(lse.data_ptr());
   p.math = attention::kTileConfigs[config].math;
   Tensor tile_flags;  // written by the fp16x3 kernel for every tile, read by its exact rerun

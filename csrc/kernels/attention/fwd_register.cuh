@@ -11,6 +11,7 @@
 
 #include "kernels/attention/attention_configs.h"
 #include "kernels/attention/kernel_common.cuh"
+#include "kernels/attention/mma_products.cuh"
 #include "kernels/attention/online_softmax.cuh"
 #include "kernels/attention/operand.cuh"
 #include "kernels/attention/smem_layout.cuh"
@@ -36,7 +37,6 @@ struct RegisterKernel {
   static constexpr int kNT = kBKV / 8;             // n8 tiles of S per warp
   static constexpr int kDT = kD / 8;               // n8 tiles of O per warp
   static constexpr int kKS = kD / 16;              // k16 steps of Q K^T
-  static constexpr int kPK = kBKV / 16;            // k16 steps of P V
 
   using QL = TileLayout<kBQ, kD, 2, Access::kLdmatrix>;
   using KVL = TileLayout<kBKV, kD, 2, Access::kLdmatrix>;
@@ -146,22 +146,7 @@ struct RegisterKernel {
       softmax.step(s, o, q0 + warp_row0, kv0, seq_k, causal, needs_mask, g, t);
 
       // O += P V, P straight from the S accumulators.
-#pragma unroll
-      for (int kk = 0; kk < kPK; ++kk) {
-        typename Op::A pa[kMT];
-#pragma unroll
-        for (int mi = 0; mi < kMT; ++mi) Op::a_from_accumulators(pa[mi], s[mi][2 * kk], s[mi][2 * kk + 1]);
-#pragma unroll
-        for (int dp = 0; dp < kDT / 2; ++dp) {
-          typename Op::B b[2];
-          Op::template load_b_kn<KVL>(b, vs, kk * 16, dp * 16, lane);
-#pragma unroll
-          for (int mi = 0; mi < kMT; ++mi) {
-            Op::mma(o[mi][2 * dp], pa[mi], b[0]);
-            Op::mma(o[mi][2 * dp + 1], pa[mi], b[1]);
-          }
-        }
-      }
+      product_kn<Op, KVL>(o, s, vs, lane);
     }
 
     // Epilogue: O / l, and lse.

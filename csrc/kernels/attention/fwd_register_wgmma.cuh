@@ -1,15 +1,11 @@
 #pragma once
 // kRegister rows with `wgmma` (sm_90a, H100 only): the kRegister kernel with both products on Hopper
 // wgmma. Each warpgroup owns 64 query rows (warp w: rows [16 w, 16 w + 16)) and the whole head
-// dimension; per K/V tile it issues
-//   S = Q K^T  as m64n{block_kv}k16, both operands read from shared memory (K-major), and
-//   O += P V   as m64n{head_dim}k16, P from registers (the S accumulators converted in place: the
-//              accumulator layout of S is wgmma's register A layout), V read N-major.
-// Q, K and V are staged as 128-byte column segments (Access::kSegments128: segment s of every row
+// dimension and runs the flash step of wgmma_step.cuh per K/V tile (S = Q K^T from shared memory,
+// O += P V with P from registers). Q, K and V are staged as 128-byte column segments (Access::kSegments128: segment s of every row
 // together, rows 128 bytes apart, chunk ^ (row % 8)), which is at once wgmma's 128-byte K-major
 // layout (Q, K: a k16 step is 32 bytes into a segment row) and its 128-byte N-major layout (V).
-// The softmax between the products is the kRegister one (online_softmax.cuh). Steps overlap the two
-// products FlashAttention-3 style: step j issues S of tile j + 1 and then P V of tile j, waits for
+// Steps overlap the two products FlashAttention-3 style: step j issues S of tile j + 1 and then P V of tile j, waits for
 // the scores only, and runs their softmax while P V is still on the tensor cores; O's rescale waits
 // for P V. K therefore runs one tile ahead of V in the copy groups. Shared memory: Q, then K stages,
 // then V stages, all 1024-byte aligned.
@@ -17,10 +13,10 @@
 
 #include "kernels/attention/attention_configs.h"
 #include "kernels/attention/kernel_common.cuh"
-#include "kernels/attention/online_softmax.cuh"
 #include "kernels/attention/operand.cuh"
 #include "kernels/attention/smem_layout.cuh"
 #include "kernels/attention/tile_io.cuh"
+#include "kernels/attention/wgmma_step.cuh"
 #include "kernels/ptx/cp_async.cuh"
 #include "kernels/ptx/shared_address.cuh"
 #include "kernels/ptx/wgmma.cuh"
@@ -32,17 +28,12 @@ struct RegisterWgmmaKernel {
   static constexpr TileConfig kCfg = kTileConfigs[kConfig];
   using Op = Operand<kCfg.math>;
   using T = typename Op::Elem;
-  static constexpr bool kBf16 = kCfg.math == MathMode::kBf16;
 
   static constexpr int kD = kCfg.head_dim;
   static constexpr int kBQ = kCfg.reg.block_q;
   static constexpr int kBKV = kCfg.reg.block_kv;
   static constexpr int kThreads = kCfg.threads();
   static constexpr int kStages = kCfg.reg.stages;
-  static constexpr int kNT = kBKV / 8;  // n8 tiles of S per warp
-  static constexpr int kDT = kD / 8;    // n8 tiles of O per warp
-  static constexpr int kKS = kD / 16;   // k16 steps of Q K^T
-  static constexpr int kPK = kBKV / 16; // k16 steps of P V
 
   using QL = TileLayout<kBQ, kD, 2, Access::kSegments128>;
   using KVL = TileLayout<kBKV, kD, 2, Access::kSegments128>;
@@ -55,12 +46,6 @@ struct RegisterWgmmaKernel {
   static_assert(kD == 64 || kD == 128 || kD == 256, "O is one m64n64 / n128 / n256 wgmma per k16 step");
   static_assert(QL::kBytes % 1024 == 0 && KVL::kBytes % 1024 == 0, "tiles keep the 1024-byte swizzle alignment");
   static_assert(kStages >= 2, "the ring needs at least two stages");
-
-  template <int kN>
-  __device__ __forceinline__ static void keep(float (&acc)[kN]) {
-#pragma unroll
-    for (int i = 0; i < kN; ++i) ptx::wgmma_keep(acc[i]);
-  }
 
   __device__ __forceinline__ static void run(const KernelArgs& args) {
     // 1024-byte aligned: wgmma's swizzle sees absolute address bits.
@@ -100,64 +85,16 @@ struct RegisterWgmmaKernel {
 #pragma unroll
     for (int u = 0; u < kStages; ++u) load_group(u);
 
-    float o[1][kDT][4];
-    zero_fragments(o);
-    float(&o_acc)[kDT * 4] = reinterpret_cast<float(&)[kDT * 4]>(o);
-    float s[1][kNT][4];
-    float(&s_acc)[kNT * 4] = reinterpret_cast<float(&)[kNT * 4]>(s);
-    typename Op::A pa[kPK];
-    OnlineSoftmax<1, kNT, kDT> softmax(args.scale_log2);
-
+    WgmmaFlashStep<kCfg.math, kBQ, kBKV, kD> step(args.scale_log2);
     const int warp_row0 = warp * 16;
     // The warpgroup's 64 rows of Q: 64 rows of 128 bytes into every segment.
     const uint32_t q_rows = ptx::shared_address(q_smem) + (warp / 4) * 64 * 128;
-
-    // S = Q K^T of tile u into s (one commit group): k16 step kk is 32 bytes into segment kk / 4.
-    auto issue_scores = [&](int u) {
-      const uint32_t k_tile = ptx::shared_address(k_smem(u % kStages));
-#pragma unroll
-      for (int kk = 0; kk < kKS; ++kk) {
-        const uint32_t col = (kk % 4) * 32;
-        const uint64_t a_desc = ptx::wgmma_sw128_desc(q_rows + (kk / 4) * (kBQ * 128) + col);
-        const uint64_t b_desc = ptx::wgmma_sw128_desc(k_tile + (kk / 4) * (kBKV * 128) + col);
-        ptx::wgmma_m64k16_f16_ss<kBKV, kBf16, 0>(s_acc, a_desc, b_desc, kk > 0 ? 1 : 0);
-      }
-      ptx::wgmma_commit();
-    };
-    // O += P V of tile u (one commit group): k16 step kk covers keys 16 kk.. (two 1024-byte groups).
-    auto issue_pv = [&](int u) {
-      const uint32_t v_tile = ptx::shared_address(v_smem(u % kStages));
-#pragma unroll
-      for (int kk = 0; kk < kPK; ++kk) {
-        const uint64_t b_desc = ptx::wgmma_sw128_mn_desc(v_tile + 2048 * kk, kBKV * 128, 1024);
-        ptx::wgmma_m64k16_f16_rs<kD, kBf16, 1>(o_acc, pa[kk].r, b_desc, 1);
-      }
-      ptx::wgmma_commit();
-    };
-    // The softmax of tile u's scores (in s). When the reference max moved it returns true and leaves
-    // O's row factors in alpha, for the caller to apply once O is no longer in flight.
-    float alpha[2];
+    auto issue_scores = [&](int u) { step.issue_scores(q_rows, ptx::shared_address(k_smem(u % kStages))); };
+    auto issue_pv = [&](int u) { step.issue_pv(ptx::shared_address(v_smem(u % kStages))); };
     auto scores_to_p = [&](int u) {
       const int kv0 = u * kBKV;
       const bool needs_mask = kv0 + kBKV > seq_k || (causal && kv0 + kBKV - 1 > q0);
-      bool moved = false;
-      softmax.update_max(s, q0 + warp_row0, kv0, seq_k, causal, needs_mask, g, t, [&](int, int hf, float a) {
-        alpha[hf] = a;
-        moved = true;
-      });
-      softmax.exponentiate(s);
-      return moved;
-    };
-    auto keep_pa = [&]() {
-#pragma unroll
-      for (int kk = 0; kk < kPK; ++kk) {
-#pragma unroll
-        for (int i = 0; i < 4; ++i) ptx::wgmma_keep(pa[kk].r[i]);
-      }
-    };
-    auto p_to_fragments = [&]() {
-#pragma unroll
-      for (int kk = 0; kk < kPK; ++kk) Op::a_from_accumulators(pa[kk], s[0][2 * kk], s[0][2 * kk + 1]);
+      return step.scores_to_p(q0 + warp_row0, kv0, seq_k, causal, needs_mask, g, t);
     };
 
     // Tile 0's scores (O is still zero: no rescale).
@@ -167,9 +104,9 @@ struct RegisterWgmmaKernel {
     ptx::wgmma_fence();
     issue_scores(0);
     ptx::wgmma_wait<0>();
-    keep(s_acc);
+    step.keep_scores();
     scores_to_p(0);
-    p_to_fragments();
+    step.p_to_fragments();
 
     // Step j: P V of tile j runs on the tensor cores while the softmax of tile j + 1's scores runs.
     // The last step (P V only) is peeled so that no wgmma is issued conditionally (ptxas would then
@@ -183,16 +120,12 @@ struct RegisterWgmmaKernel {
       issue_scores(j + 1);
       issue_pv(j);
       ptx::wgmma_wait<1>();  // the scores (committed first) are done; P V may still run
-      keep(s_acc);
+      step.keep_scores();
       const bool moved = scores_to_p(j + 1);
       ptx::wgmma_wait<0>();
-      keep(o_acc);
-      keep_pa();
-      if (moved) {
-#pragma unroll
-        for (int i = 0; i < kDT * 4; ++i) o_acc[i] *= alpha[(i >> 1) & 1];
-      }
-      p_to_fragments();
+      step.keep_o_and_p();
+      if (moved) step.rescale_o();
+      step.p_to_fragments();
     }
     ptx::cp_async_wait<0>();
     ptx::fence_proxy_async_shared();
@@ -200,13 +133,12 @@ struct RegisterWgmmaKernel {
     ptx::wgmma_fence();
     issue_pv(num_tiles - 1);
     ptx::wgmma_wait<0>();
-    keep(o_acc);
-    keep_pa();
+    step.keep_o_and_p();
 
     // Epilogue: O / l, and lse.
     float inv_l[1][2];
-    softmax.finish(inv_l, head.lse, q0 + warp_row0, seq_q, g, t);
-    store_rows<T>(head.out, p.out_row_stride, o, inv_l, q0 + warp_row0, seq_q, 0, head_dim, g, t);
+    step.softmax.finish(inv_l, head.lse, q0 + warp_row0, seq_q, g, t);
+    store_rows<T>(head.out, p.out_row_stride, step.o, inv_l, q0 + warp_row0, seq_q, 0, head_dim, g, t);
   }
 };
 

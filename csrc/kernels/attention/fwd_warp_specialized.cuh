@@ -3,7 +3,7 @@
 // loads the CTA's Q tile once and streams K and V tiles with bulk tensor copies (TMA) into two rings
 // of kStages slots, each slot guarded by a "full" mbarrier (its bytes landed) and an "empty" one
 // (every consumer warp is done reading it). Warpgroups 1.. are consumers, 64 query rows each, and
-// run the step of the kRegister wgmma kernel (fwd_register_wgmma.cuh): S = Q K^T of tile j + 1 and
+// run the flash step the kRegister wgmma kernel runs (wgmma_step.cuh): S = Q K^T of tile j + 1 and
 // O += P V of tile j in flight together, the softmax of tile j + 1 under P V, O's rescale after it.
 // setmaxnreg moves registers from the producer to the consumers. Persistent rows launch one CTA per
 // resident slot and walk the query tiles i, i + grid, ... (causal: longest first): the K / V rings run
@@ -22,9 +22,9 @@
 #include "kernels/attention/attention_configs.h"
 #include "kernels/attention/attention_tma.h"
 #include "kernels/attention/kernel_common.cuh"
-#include "kernels/attention/online_softmax.cuh"
 #include "kernels/attention/operand.cuh"
 #include "kernels/attention/tile_io.cuh"
+#include "kernels/attention/wgmma_step.cuh"
 #include "kernels/ptx/mbarrier.cuh"
 #include "kernels/ptx/named_barrier.cuh"
 #include "kernels/ptx/setmaxnreg.cuh"
@@ -51,7 +51,6 @@ struct WarpSpecializedKernel {
   static constexpr TileConfig kCfg = kTileConfigs[kConfig];
   using Op = Operand<kCfg.math>;
   using T = typename Op::Elem;
-  static constexpr bool kBf16 = kCfg.math == MathMode::kBf16;
 
   static constexpr int kD = kCfg.head_dim;
   static constexpr int kBQ = kCfg.ws.block_q;
@@ -59,10 +58,6 @@ struct WarpSpecializedKernel {
   static constexpr int kStages = kCfg.ws.stages;
   static constexpr int kConsumers = kBQ / 64;
   static constexpr int kThreads = kCfg.threads();
-  static constexpr int kNT = kBKV / 8;  // n8 tiles of S per warp
-  static constexpr int kDT = kD / 8;    // n8 tiles of O per warp
-  static constexpr int kKS = kD / 16;   // k16 steps of Q K^T
-  static constexpr int kPK = kBKV / 16; // k16 steps of P V
   static constexpr int kSegments = kD / kTmaBoxColumns;
   static constexpr bool kPingPong = kCfg.ws.pingpong;
   static constexpr uint32_t kFirstTurnBarrier = 1;  // barrier 0 is __syncthreads'
@@ -159,12 +154,6 @@ struct WarpSpecializedKernel {
     if constexpr (kPingPong) ptx::named_barrier_arrive(kFirstTurnBarrier + (consumer + 1) % kConsumers, 256);
   }
 
-  template <int kN>
-  __device__ __forceinline__ static void keep(float (&acc)[kN]) {
-#pragma unroll
-    for (int i = 0; i < kN; ++i) ptx::wgmma_keep(acc[i]);
-  }
-
   // A consumer warpgroup: rows [row0, row0 + 64) of the tile (warp w of it: 16 of them).
   // Its K / V tiles are at ring positions ring0.., and this is the CTA's `visit`-th query tile.
   static __device__ __forceinline__ void consume(const KernelArgs& args, const Smem& sm, const QueryTile<T, kBQ, kBKV>& tile,
@@ -178,13 +167,7 @@ struct WarpSpecializedKernel {
     const int warp_row0 = tile.q0 + 64 * consumer + 16 * warp;
     const int group_row0 = tile.q0 + 64 * consumer;
 
-    float o[1][kDT][4];
-    zero_fragments(o);
-    float(&o_acc)[kDT * 4] = reinterpret_cast<float(&)[kDT * 4]>(o);
-    float s[1][kNT][4];
-    float(&s_acc)[kNT * 4] = reinterpret_cast<float(&)[kNT * 4]>(s);
-    typename Op::A pa[kPK];
-    OnlineSoftmax<1, kNT, kDT> softmax(args.scale_log2);
+    WgmmaFlashStep<kCfg.math, kBQ, kBKV, kD> step(args.scale_log2);
 
     // The consumer's 64 rows of Q: 64 rows of 128 bytes into every segment.
     const uint32_t q_rows = sm.q + consumer * 64 * 128;
@@ -198,52 +181,12 @@ struct WarpSpecializedKernel {
     auto take_turn = [&]() { WarpSpecializedKernel::take_turn(consumer); };
     auto pass_turn = [&]() { WarpSpecializedKernel::pass_turn(consumer); };
 
-    // S = Q K^T of tile u into s (one commit group): k16 step kk is 32 bytes into segment kk / 4.
-    auto issue_scores = [&](int u) {
-      const uint32_t k_tile = sm.k_ring + stage_of(u) * kKVBytes;
-#pragma unroll
-      for (int kk = 0; kk < kKS; ++kk) {
-        const uint32_t col = (kk % 4) * 32;
-        const uint64_t a_desc = ptx::wgmma_sw128_desc(q_rows + (kk / 4) * (kBQ * 128) + col);
-        const uint64_t b_desc = ptx::wgmma_sw128_desc(k_tile + (kk / 4) * (kBKV * 128) + col);
-        ptx::wgmma_m64k16_f16_ss<kBKV, kBf16, 0>(s_acc, a_desc, b_desc, kk > 0 ? 1 : 0);
-      }
-      ptx::wgmma_commit();
-    };
-    // O += P V of tile u (one commit group): k16 step kk covers keys 16 kk.. (two 1024-byte groups).
-    auto issue_pv = [&](int u) {
-      const uint32_t v_tile = sm.v_ring + stage_of(u) * kKVBytes;
-#pragma unroll
-      for (int kk = 0; kk < kPK; ++kk) {
-        const uint64_t b_desc = ptx::wgmma_sw128_mn_desc(v_tile + 2048 * kk, kBKV * 128, 1024);
-        ptx::wgmma_m64k16_f16_rs<kD, kBf16, 1>(o_acc, pa[kk].r, b_desc, 1);
-      }
-      ptx::wgmma_commit();
-    };
-    // The softmax of tile u's scores (in s). When the reference max moved it returns true and leaves
-    // O's row factors in alpha, for the caller to apply once O is no longer in flight.
-    float alpha[2];
+    auto issue_scores = [&](int u) { step.issue_scores(q_rows, sm.k_ring + stage_of(u) * kKVBytes); };
+    auto issue_pv = [&](int u) { step.issue_pv(sm.v_ring + stage_of(u) * kKVBytes); };
     auto scores_to_p = [&](int u) {
       const int kv0 = u * kBKV;
       const bool needs_mask = kv0 + kBKV > tile.seq_k || (tile.causal && kv0 + kBKV - 1 > group_row0);
-      bool moved = false;
-      softmax.update_max(s, warp_row0, kv0, tile.seq_k, tile.causal, needs_mask, g, t, [&](int, int hf, float a) {
-        alpha[hf] = a;
-        moved = true;
-      });
-      softmax.exponentiate(s);
-      return moved;
-    };
-    auto keep_pa = [&]() {
-#pragma unroll
-      for (int kk = 0; kk < kPK; ++kk) {
-#pragma unroll
-        for (int i = 0; i < 4; ++i) ptx::wgmma_keep(pa[kk].r[i]);
-      }
-    };
-    auto p_to_fragments = [&]() {
-#pragma unroll
-      for (int kk = 0; kk < kPK; ++kk) Op::a_from_accumulators(pa[kk], s[0][2 * kk], s[0][2 * kk + 1]);
+      return step.scores_to_p(warp_row0, kv0, tile.seq_k, tile.causal, needs_mask, g, t);
     };
 
     // Tile 0's scores (O is still zero: no rescale). Q is released once the last scores are done.
@@ -257,11 +200,11 @@ struct WarpSpecializedKernel {
     issue_scores(0);
     pass_turn();
     ptx::wgmma_wait<0>();
-    keep(s_acc);
+    step.keep_scores();
     release(sm.k_empty, 0);
     if (num_tiles == 1) release_q();
     scores_to_p(0);
-    p_to_fragments();
+    step.p_to_fragments();
 
     // Step j: P V of tile j runs on the tensor cores while the softmax of tile j + 1's scores runs.
     // The last step (P V only) is peeled so that no wgmma is issued conditionally (ptxas would then
@@ -275,19 +218,15 @@ struct WarpSpecializedKernel {
       issue_pv(j);
       pass_turn();
       ptx::wgmma_wait<1>();  // the scores (committed first) are done; P V may still run
-      keep(s_acc);
+      step.keep_scores();
       release(sm.k_empty, j + 1);
       if (j + 2 == num_tiles) release_q();
       const bool moved = scores_to_p(j + 1);
       ptx::wgmma_wait<0>();
-      keep(o_acc);
-      keep_pa();
+      step.keep_o_and_p();
       release(sm.v_empty, j);
-      if (moved) {
-#pragma unroll
-        for (int i = 0; i < kDT * 4; ++i) o_acc[i] *= alpha[(i >> 1) & 1];
-      }
-      p_to_fragments();
+      if (moved) step.rescale_o();
+      step.p_to_fragments();
     }
     ptx::mbarrier_wait(sm.v_full + 8 * stage_of(num_tiles - 1), parity_of(num_tiles - 1));
     take_turn();
@@ -295,14 +234,13 @@ struct WarpSpecializedKernel {
     issue_pv(num_tiles - 1);
     pass_turn();
     ptx::wgmma_wait<0>();
-    keep(o_acc);
-    keep_pa();
+    step.keep_o_and_p();
     release(sm.v_empty, num_tiles - 1);
 
     // Epilogue: O / l, and lse.
     float inv_l[1][2];
-    softmax.finish(inv_l, tile.head.lse, warp_row0, tile.seq_q, g, t);
-    store_rows<T>(tile.head.out, args.p.out_row_stride, o, inv_l, warp_row0, tile.seq_q, 0, tile.head_dim, g, t);
+    step.softmax.finish(inv_l, tile.head.lse, warp_row0, tile.seq_q, g, t);
+    store_rows<T>(tile.head.out, args.p.out_row_stride, step.o, inv_l, warp_row0, tile.seq_q, 0, tile.head_dim, g, t);
   }
 
   // The query tiles this CTA computes: blockIdx.x, + gridDim.x, ... (one for rows that are not

@@ -17,7 +17,7 @@
 
 #include "kernels/attention/backward/backward_configs.h"
 #include "kernels/attention/backward/backward_params.h"
-#include "kernels/attention/backward/bwd_products.cuh"
+#include "kernels/attention/mma_products.cuh"
 #include "kernels/attention/kernel_common.cuh"
 #include "kernels/attention/operand.cuh"
 #include "kernels/attention/smem_layout.cuh"

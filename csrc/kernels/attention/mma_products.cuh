@@ -1,9 +1,9 @@
 #pragma once
-// The two products of the backward kernels, on mma.sync (operand.cuh's fragments):
+// The two products of the mma.sync attention kernels (operand.cuh's fragments):
 //   acc  = A B^T  with A rows from one tile and B rows from another, both [rows][head_dim] (S, S^T,
 //          dP, dP^T: the head dimension is the k of the product);
 //   acc += P B    with P (or dS) straight from the accumulators of the first kind (their layout is the
-//          A fragment's) and B [k][n] rows read transposed (dV, dK, dQ).
+//          A fragment's) and B [k][n] rows read transposed (the forward's O += P V; dV, dK, dQ).
 // A warp owns kMT m16 tiles of rows starting at a_row0.
 #include "kernels/attention/kernel_common.cuh"
 #include "kernels/attention/operand.cuh"
