@@ -83,7 +83,9 @@ def _attention_setup_context(ctx, inputs, keyword_only_inputs, output):
 
 def _attention_backward(ctx, grad_out):
     q, k, v, out = ctx.saved_tensors
-    # attention() keeps no log-sum-exp, so the backward recomputes it (one more forward);
+    if not _fused_kernels_cover(q, v):  # the composite needs neither out nor the lse
+        return attention_backward_composite(grad_out, q, k, v, None, ctx.is_causal, ctx.scale)
+    # attention() keeps no log-sum-exp, so the fused backward recomputes it (one more forward);
     # attention_with_lse() saves it.
     lse = torch.ops.kernels.attention_with_lse(q, k, v, is_causal=ctx.is_causal, scale=ctx.scale)[1]
     return _backward(grad_out, q, k, v, out, lse, None, ctx.is_causal, ctx.scale)
