@@ -32,6 +32,7 @@ struct PreparedCall {
   Tensor q, k, v;  // possibly copies satisfying the kernel contract
   bool copied = false;
   Fp32Precision precision = Fp32Precision::kHighest;
+  int64_t out_row_elements = 0;  // the output's rows, padded to 16 bytes (allocated after planning)
 };
 
 PreparedCall prepare(const Tensor& q, const Tensor& k, const Tensor& v, const AttentionShape& s, bool is_causal) {
@@ -50,6 +51,12 @@ PreparedCall prepare(const Tensor& q, const Tensor& k, const Tensor& v, const At
   set_strides(call.q, p.q_batch_stride, p.q_head_stride, p.q_row_stride);
   set_strides(call.k, p.k_batch_stride, p.k_head_stride, p.k_row_stride);
   set_strides(call.v, p.v_batch_stride, p.v_head_stride, p.v_row_stride);
+  // The output's strides are known before it exists: the planner offers rows storing through TMA only
+  // where a map describes it.
+  call.out_row_elements = round_up(s.head_dim, vector_elements(q));
+  p.out_row_stride = call.out_row_elements;
+  p.out_head_stride = s.seq_q * call.out_row_elements;
+  p.out_batch_stride = s.heads_q * p.out_head_stride;
   p.causal = is_causal;
   return call;
 }
@@ -110,7 +117,7 @@ std::tuple<Tensor, Tensor> run_attention_cuda(const Tensor& q, const Tensor& k, 
                  plan.math_group, ", head dim ", s.head_dim, ", sm_", device.arch, ")");
   }
   // Rows of the output must be 16-byte aligned: pad them when head_dim * element size is not.
-  const int64_t padded_dim = round_up(s.head_dim, vector_elements(q));
+  const int64_t padded_dim = call.out_row_elements;
   Tensor out = out_contiguous;
   if (padded_dim != s.head_dim) {
     Tensor buffer = torch::stable::empty({s.batch, s.heads_q, s.seq_q, padded_dim}, q.scalar_type(), std::nullopt,
@@ -119,7 +126,6 @@ std::tuple<Tensor, Tensor> run_attention_cuda(const Tensor& q, const Tensor& k, 
   }
   attention::Params& p = call.params;
   p.out = out.data_ptr();
-  set_strides(out, p.out_batch_stride, p.out_head_stride, p.out_row_stride);
   p.lse = static_cast<float*>(lse.data_ptr());
   p.math = attention::kTileConfigs[config].math;
   Tensor tile_flags;  // written by the fp16x3 kernel for every tile, read by its exact rerun
