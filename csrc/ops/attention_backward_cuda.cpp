@@ -118,6 +118,12 @@ std::tuple<Tensor, Tensor, Tensor> attention_backward_cuda(const Tensor& grad_ou
   p.grad_q = grad_q.buffer.data_ptr();
   p.grad_k = grad_k.buffer.data_ptr();
   p.grad_v = grad_v.buffer.data_ptr();
+  Tensor dq_accum;  // rows with dq_atomic: dQ's fp32 sums, laid out as grad_q's buffer
+  if (attention::kBackwardConfigs[config].dq_atomic) {
+    dq_accum = torch::stable::empty({s.batch, s.heads_q, s.seq_q, padded_dim}, ScalarType::Float, std::nullopt,
+                                    q.device());
+    p.dq_accum = static_cast<float*>(dq_accum.data_ptr());
+  }
   set_cuda_sizes(p, s);
   set_strides(qc, p.q_batch_stride, p.q_head_stride, p.q_row_stride);
   set_strides(kc, p.k_batch_stride, p.k_head_stride, p.k_row_stride);

@@ -164,6 +164,7 @@ std::string attention_backward_table() {
                        .add("key_block_q", c.keys.block_q)
                        .add("query_block_q", c.queries.block_q)
                        .add("query_block_kv", c.queries.block_kv)
+                       .add("dq_atomic", c.dq_atomic)
                        .add("compiled", backward_compiled(id))
                        .str());
   }

@@ -4,6 +4,7 @@
 // Usage: attention_backward SEED
 #include "emu_driver.h"
 #include "kernels/attention/backward/bwd_delta.cuh"
+#include "kernels/attention/backward/bwd_dq_convert.cuh"
 #include "kernels/attention/backward/bwd_key.cuh"
 #include "kernels/attention/backward/bwd_key_wgmma.cuh"
 #include "kernels/attention/backward/bwd_query.cuh"
@@ -55,9 +56,8 @@ template <int kConfig>
 bool run(const emu::Problem& p, bool with_grad_lse, std::mt19937& rng) {
   constexpr bool kWgmmaKeys = kBackwardConfigs[kConfig].keys.wgmma;
   using Key = std::conditional_t<kWgmmaKeys, detail::BackwardKeyWgmmaKernel<kConfig>, detail::BackwardKeyKernel<kConfig>>;
+  constexpr bool kDqAtomic = kBackwardConfigs[kConfig].dq_atomic;
   constexpr bool kWgmmaQueries = kBackwardConfigs[kConfig].queries.wgmma;
-  using Query =
-      std::conditional_t<kWgmmaQueries, detail::BackwardQueryWgmmaKernel<kConfig>, detail::BackwardQueryKernel<kConfig>>;
   using T = typename Key::T;
   emu::print_problem(kBackwardConfigs[kConfig].name, p);
   if (with_grad_lse) std::printf("  with grad_lse\n");
@@ -77,10 +77,11 @@ bool run(const emu::Problem& p, bool with_grad_lse, std::mt19937& rng) {
   std::vector<T> dq(p.q_elements(), emu::round_to<T>(NAN)), dk(p.kv_elements(), emu::round_to<T>(NAN)),
       dv(p.kv_elements(), emu::round_to<T>(NAN));
   const int64_t q_rows = int64_t(p.heads_q) * p.seq_q;
+  std::vector<float> dq_accum(kDqAtomic ? rows * p.row() : 0, 0.0f);
   const BackwardParams params{
       .q = q.data(), .k = k.data(), .v = v.data(), .out = out.data(), .grad_out = grad_out.data(), .lse = lse.data(),
       .grad_lse = with_grad_lse ? grad_lse.data() : nullptr, .delta = delta.data(),
-      .grad_q = dq.data(), .grad_k = dk.data(), .grad_v = dv.data(),
+      .grad_q = dq.data(), .grad_k = dk.data(), .grad_v = dv.data(), .dq_accum = dq_accum.data(),
       .batch = p.batch, .heads_q = p.heads_q, .heads_kv = p.heads_kv, .seq_q = p.seq_q, .seq_k = p.seq_k,
       .head_dim = p.head_dim,
       .q_batch_stride = q_rows * p.row(), .q_head_stride = int64_t(p.seq_q) * p.row(), .q_row_stride = p.row(),
@@ -94,9 +95,16 @@ bool run(const emu::Problem& p, bool with_grad_lse, std::mt19937& rng) {
               [&] { detail::backward_delta_kernel<T>(params); });
   if (kWgmmaKeys) emu::shared_memory = detail::backward_key_wgmma_dynamic_smem;
   emu::launch(p.batch * p.heads_kv * ((p.seq_k + Key::kBKV - 1) / Key::kBKV), Key::kThreads, [&] { Key::run(params); });
-  emu::shared_memory = kWgmmaQueries ? detail::backward_query_wgmma_dynamic_smem : detail::smem;
-  emu::launch(p.batch * p.heads_q * ((p.seq_q + Query::kBQ - 1) / Query::kBQ), Query::kThreads,
-              [&] { Query::run(params); });
+  if constexpr (kDqAtomic) {
+    emu::launch(static_cast<unsigned>((rows * p.row() / 4 + detail::kDqConvertThreads - 1) / detail::kDqConvertThreads),
+                detail::kDqConvertThreads, [&] { detail::backward_dq_convert_kernel<T>(params); });
+  } else {
+    using Query = std::conditional_t<kWgmmaQueries, detail::BackwardQueryWgmmaKernel<kConfig>,
+                                     detail::BackwardQueryKernel<kConfig>>;
+    emu::shared_memory = kWgmmaQueries ? detail::backward_query_wgmma_dynamic_smem : detail::smem;
+    emu::launch(p.batch * p.heads_q * ((p.seq_q + Query::kBQ - 1) / Query::kBQ), Query::kThreads,
+                [&] { Query::run(params); });
+  }
 
   std::vector<double> want_dq, want_dk, want_dv;
   reference_backward(p, q, k, v, out, grad_out, grad_lse, want_dq, want_dk, want_dv);
@@ -109,10 +117,12 @@ bool run(const emu::Problem& p, bool with_grad_lse, std::mt19937& rng) {
 }
 
 // The row of (math, head_dim) with these engines (wgmma key-block kernel, wgmma query-block kernel).
-constexpr int backward_row(MathMode math, int head_dim, bool wgmma_keys = false, bool wgmma_queries = false) {
+constexpr int backward_row(MathMode math, int head_dim, bool wgmma_keys = false, bool wgmma_queries = false,
+                           bool dq_atomic = false) {
   for (int i = 0; i < kNumBackwardConfigs; ++i)
     if (kBackwardConfigs[i].math == math && kBackwardConfigs[i].head_dim == head_dim &&
-        kBackwardConfigs[i].keys.wgmma == wgmma_keys && kBackwardConfigs[i].queries.wgmma == wgmma_queries)
+        kBackwardConfigs[i].keys.wgmma == wgmma_keys && kBackwardConfigs[i].queries.wgmma == wgmma_queries &&
+        kBackwardConfigs[i].dq_atomic == dq_atomic)
       return i;
   return -1;
 }
@@ -136,5 +146,10 @@ int main(int argc, char** argv) {
   ok &= run<backward_row(MathMode::kFp16, 128, true, true)>({1, 2, 1, 265, 100, 100, true, 0.2f, true}, true, rng);
   ok &= run<backward_row(MathMode::kBf16, 128, true, true)>({1, 1, 1, 1, 70, 128, false, 0.09f, false}, false, rng);
   ok &= run<backward_row(MathMode::kFp16, 128, true, true)>({2, 2, 2, 130, 190, 128, true, 0.09f, false}, false, rng);
+  ok &= run<backward_row(MathMode::kFp16, 64, true, false, true)>({1, 4, 2, 137, 153, 40, false, 0.16f, false}, false, rng);
+  ok &= run<backward_row(MathMode::kBf16, 64, true, false, true)>({1, 2, 2, 70, 245, 64, true, 0.3f, true}, true, rng);
+  ok &= run<backward_row(MathMode::kFp16, 128, true, false, true)>({1, 2, 1, 265, 100, 100, true, 0.2f, true}, true, rng);
+  ok &= run<backward_row(MathMode::kBf16, 128, true, false, true)>({1, 1, 1, 1, 70, 128, false, 0.09f, false}, false, rng);
+  ok &= run<backward_row(MathMode::kFp16, 128, true, false, true)>({2, 2, 2, 130, 190, 128, true, 0.09f, false}, false, rng);
   return emu::finish(ok);
 }

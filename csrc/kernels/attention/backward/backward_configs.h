@@ -1,7 +1,8 @@
 #pragma once
 // The attention backward's compiled configurations: one table, one named row each (a row's index is
 // its id). A row runs three kernels (backward/README.md): the delta pre-pass, the key-block kernel
-// (dK, dV) and the query-block kernel (dQ), whose tiles it names. Torch-free, plain C++.
+// (dK, dV) and the query-block kernel (dQ), whose tiles it names; or, with dq_atomic, the delta pre-pass,
+// the key-block kernel (dK, dV and dQ's partial sums) and a conversion of dQ. Torch-free, plain C++.
 #include <cstdint>
 
 #include "kernels/common/math_mode.h"
@@ -37,7 +38,10 @@ struct BackwardConfig {
   int min_arch;    // mma.sync: sm_80 and later; with a wgmma kernel: sm_90 only
   int max_arch;
   BackwardKeyTiles keys;
-  BackwardQueryTiles queries;
+  BackwardQueryTiles queries;  // unused with dq_atomic
+  // dQ accumulated by the key-block kernel (fp32 reductions into scratch, then a conversion pass) instead
+  // of the query-block kernel: 5 products per block pair instead of 7, in a nondeterministic order.
+  bool dq_atomic = false;
 
   constexpr bool supports_arch(int arch) const { return min_arch <= arch && arch <= max_arch; }
 };
@@ -64,7 +68,12 @@ inline constexpr BackwardConfig kBackwardConfigs[] = {
     {P "_d128_bwd_wgmma", M, 128, 0, 90, 90, {.block_kv = 128, .warps = 8, .block_q = 64, .stages = 2,             \
                                               .wgmma = true},                                                     \
                                              {.block_q = 128, .warps = 8, .block_kv = 64, .stages = 2,            \
-                                              .wgmma = true}}
+                                              .wgmma = true}},                                                    \
+    /* dQ by fp32 reductions from the key-block kernel (not yet measured, so ranked last) */                      \
+    {P "_d64_bwd_wgmma_dq_atomic",  M, 64,  3, 90, 90, {.block_kv = 128, .warps = 8, .block_q = 64, .stages = 2,   \
+                                                        .wgmma = true}, {}, true},                                \
+    {P "_d128_bwd_wgmma_dq_atomic", M, 128, 3, 90, 90, {.block_kv = 128, .warps = 8, .block_q = 64, .stages = 2,   \
+                                                        .wgmma = true}, {}, true}
     TK_HALF_BACKWARD_CONFIGS("fp16", MathMode::kFp16),
     TK_HALF_BACKWARD_CONFIGS("bf16", MathMode::kBf16),
 #undef TK_HALF_BACKWARD_CONFIGS

@@ -1,9 +1,12 @@
 #pragma once
 // Launchers of the attention backward configurations and their registration: a row runs the delta
-// pre-pass, the key-block kernel (dK, dV) and the query-block kernel (dQ) on one stream. An instance
+// pre-pass, the key-block kernel (dK, dV) and the query-block kernel (dQ) on one stream; a dq_atomic row
+// zeroes dQ's scratch, runs the delta pre-pass, the key-block kernel (dK, dV, dQ's sums) and dQ's
+// conversion. An instance
 // file compiles every row with one (math, head_dim) through TILEKERNELS_ATTENTION_BACKWARD_INSTANCES.
 #include <cuda_runtime.h>
 
+#include <algorithm>
 #include <climits>
 #include <cstdint>
 #include <utility>
@@ -11,6 +14,7 @@
 #include "kernels/attention/backward/backward_configs.h"
 #include "kernels/attention/backward/backward_launch.h"
 #include "kernels/attention/backward/bwd_delta.cuh"
+#include "kernels/attention/backward/bwd_dq_convert.cuh"
 #include "kernels/attention/backward/bwd_key.cuh"
 #include "kernels/attention/backward/bwd_key_wgmma.cuh"
 #include "kernels/attention/backward/bwd_query.cuh"
@@ -48,28 +52,41 @@ struct QueryKernelOf<kConfig, true> {
   static constexpr auto kFunction = &backward_query_wgmma_kernel<kConfig>;
 };
 
+// The query-block kernel's shared memory, or 0 for rows without one.
+template <int kConfig>
+constexpr int query_smem_bytes() {
+  if constexpr (kBackwardConfigs[kConfig].dq_atomic) {
+    return 0;
+  } else {
+    return QueryKernelOf<kConfig>::Kernel::kSmemBytes;
+  }
+}
+
 template <int kConfig>
 cudaError_t launch_backward_config(const BackwardParams& p, cudaStream_t stream) {
   constexpr BackwardConfig kCfg = kBackwardConfigs[kConfig];
   using Key = typename KeyKernelOf<kConfig>::Kernel;
-  using Query = typename QueryKernelOf<kConfig>::Kernel;
   using T = typename Key::T;
   static_assert(Key::kSmemBytes <= backward_smem_limit(kCfg.min_arch) &&
-                    Query::kSmemBytes <= backward_smem_limit(kCfg.min_arch),
+                    query_smem_bytes<kConfig>() <= backward_smem_limit(kCfg.min_arch),
                 "a backward kernel needs more shared memory than its lowest architecture offers");
+  static_assert(!kCfg.dq_atomic || kCfg.keys.wgmma, "dQ's sums come from the wgmma key-block kernel");
   if (p.math != kCfg.math) return cudaErrorInvalidValue;
   if (p.batch < 1 || p.heads_q < 1 || p.seq_q < 1 || p.seq_k < 1) return cudaErrorInvalidValue;
   if (p.head_dim < 1 || p.head_dim > kCfg.head_dim || p.grad_row_stride < p.head_dim) return cudaErrorInvalidValue;
   if (p.heads_kv < 1 || p.heads_q % p.heads_kv != 0) return cudaErrorInvalidValue;
   if (p.seq_q > INT_MAX || p.seq_k > INT_MAX) return cudaErrorInvalidValue;
+  if (kCfg.dq_atomic && (p.dq_accum == nullptr || p.grad_row_stride % 8 != 0)) return cudaErrorInvalidValue;
   const int64_t rows = p.batch * p.heads_q * p.seq_q;
   const int64_t delta_blocks = (rows + kDeltaWarps - 1) / kDeltaWarps;
   const int64_t key_blocks = p.batch * p.heads_kv * ((p.seq_k + Key::kBKV - 1) / Key::kBKV);
-  const int64_t query_blocks = p.batch * p.heads_q * ((p.seq_q + Query::kBQ - 1) / Query::kBQ);
-  if (delta_blocks > INT_MAX || key_blocks > INT_MAX || query_blocks > INT_MAX) return cudaErrorInvalidConfiguration;
+  if (delta_blocks > INT_MAX || key_blocks > INT_MAX) return cudaErrorInvalidConfiguration;
   cudaError_t err = allow_dynamic_smem<KeyKernelOf<kConfig>::kFunction>(Key::kSmemBytes);
-  if (err == cudaSuccess) err = allow_dynamic_smem<QueryKernelOf<kConfig>::kFunction>(Query::kSmemBytes);
   if (err != cudaSuccess) return err;
+  if constexpr (kCfg.dq_atomic) {
+    err = cudaMemsetAsync(p.dq_accum, 0, static_cast<size_t>(rows * p.grad_row_stride) * sizeof(float), stream);
+    if (err != cudaSuccess) return err;
+  }
 
   backward_delta_kernel<T><<<static_cast<unsigned>(delta_blocks), 32 * kDeltaWarps, 0, stream>>>(p);
   err = cudaGetLastError();
@@ -77,8 +94,20 @@ cudaError_t launch_backward_config(const BackwardParams& p, cudaStream_t stream)
   KeyKernelOf<kConfig>::kFunction<<<static_cast<unsigned>(key_blocks), Key::kThreads, Key::kSmemBytes, stream>>>(p);
   err = cudaGetLastError();
   if (err != cudaSuccess) return err;
-  QueryKernelOf<kConfig>::kFunction<<<static_cast<unsigned>(query_blocks), Query::kThreads, Query::kSmemBytes,
-                                      stream>>>(p);
+  if constexpr (kCfg.dq_atomic) {
+    // Grid-stride: a few waves of CTAs are enough for a conversion at memory speed.
+    const int64_t quads = rows * p.grad_row_stride / 4;
+    const int64_t blocks = std::min<int64_t>((quads + kDqConvertThreads - 1) / kDqConvertThreads, 8192);
+    backward_dq_convert_kernel<T><<<static_cast<unsigned>(blocks), kDqConvertThreads, 0, stream>>>(p);
+  } else {
+    using Query = typename QueryKernelOf<kConfig>::Kernel;
+    const int64_t query_blocks = p.batch * p.heads_q * ((p.seq_q + Query::kBQ - 1) / Query::kBQ);
+    if (query_blocks > INT_MAX) return cudaErrorInvalidConfiguration;
+    err = allow_dynamic_smem<QueryKernelOf<kConfig>::kFunction>(Query::kSmemBytes);
+    if (err != cudaSuccess) return err;
+    QueryKernelOf<kConfig>::kFunction<<<static_cast<unsigned>(query_blocks), Query::kThreads, Query::kSmemBytes,
+                                        stream>>>(p);
+  }
   return cudaGetLastError();
 }
 

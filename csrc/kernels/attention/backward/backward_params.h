@@ -20,6 +20,7 @@ namespace tilekernels::attention {
 //     size;
 //   * grad_q, grad_k, grad_v are [batch, heads, seq, grad_row_stride] buffers of q's dtype (rows
 //     padded to 16 bytes; the kernels write the first head_dim columns);
+//   * rows with dq_atomic: dq_accum is fp32 scratch of batch * heads_q * seq_q * grad_row_stride;
 //   * 1 <= head_dim <= the configuration's; seq_q, seq_k >= 1.
 struct BackwardParams {
   const void* q = nullptr;
@@ -33,6 +34,7 @@ struct BackwardParams {
   void* grad_q = nullptr;
   void* grad_k = nullptr;
   void* grad_v = nullptr;
+  float* dq_accum = nullptr;  // rows with dq_atomic: fp32 scratch laid out as grad_q (the launcher zeroes it)
   int64_t batch = 0, heads_q = 0, heads_kv = 0;
   int64_t seq_q = 0, seq_k = 0, head_dim = 0;
   int64_t q_batch_stride = 0, q_head_stride = 0, q_row_stride = 0;

@@ -11,6 +11,11 @@
 // kernel within 255 registers without spills). Tiles are staged as 128-byte column segments
 // (Access::kSegments128), at once wgmma's 128-byte K-major and MN-major layouts, as in the forward's
 // fwd_register_wgmma.cuh. The job ring, the causal walk and the stores are bwd_key.cuh's.
+// Rows with dq_atomic also add each job's dQ to fp32 scratch (FlashAttention-2's choice, no query-block
+// kernel): dS^T goes to shared memory (the 128-byte swizzle, keys as rows) and
+//   dQ  += dS K    m64n64k16, SS: dS^T read MN-major as A, K MN-major; warpgroup w: d64 its own 64
+//                  keys, d128 every key and head-dim columns [64 w, 64 w + 64)
+// issued after dV's and dK's, then reduced into global memory (red.global.add.v2.f32).
 #include <cstdint>
 
 #include "kernels/attention/backward/backward_configs.h"
@@ -19,8 +24,10 @@
 #include "kernels/attention/operand.cuh"
 #include "kernels/attention/smem_layout.cuh"
 #include "kernels/attention/tile_io.cuh"
+#include "kernels/common/wgmma_staging.cuh"
 #include "kernels/ptx/cp_async.cuh"
 #include "kernels/ptx/ex2.cuh"
+#include "kernels/ptx/red_add.cuh"
 #include "kernels/ptx/shared_address.cuh"
 #include "kernels/ptx/wgmma.cuh"
 
@@ -42,13 +49,17 @@ struct BackwardKeyWgmmaKernel {
   static constexpr int kDT = kD / 8;    // n8 tiles of dK and dV per warp
   static constexpr int kKD = kD / 16;   // k16 steps over the head dim (S^T, dP^T)
   static constexpr int kKQ = kBQ / 16;  // k16 steps over the query rows (dV, dK)
+  static constexpr bool kDqAtomic = kCfg.dq_atomic;
+  static constexpr int kDqKeys = kD == 64 ? 64 : kBKV;  // keys of one warpgroup's dQ product (its k extent)
 
   using KVL = TileLayout<kBKV, kD, 2, Access::kSegments128>;  // K, V
   using QL = TileLayout<kBQ, kD, 2, Access::kSegments128>;    // Q, dO
   static constexpr int kVectorBytes = 4 * kBQ;                // lse or delta of a query block
   // Slots stay 1024-byte aligned: wgmma's swizzle sees absolute address bits.
   static constexpr int kSlotBytes = (2 * QL::kBytes + 2 * kVectorBytes + 1023) / 1024 * 1024;
-  static constexpr int kSmemBytes = 2 * KVL::kBytes + kStages * kSlotBytes;
+  static constexpr int kDsOffset = 2 * KVL::kBytes + kStages * kSlotBytes;
+  static constexpr int kDsBytes = kDqAtomic ? kBKV * kBQ * 2 : 0;  // dS^T, keys x query rows
+  static constexpr int kSmemBytes = kDsOffset + kDsBytes;
 
   static_assert(kCfg.keys.wgmma, "not a wgmma key-block row");
   static_assert(Op::kK == 16, "16-bit math modes only");
@@ -57,6 +68,7 @@ struct BackwardKeyWgmmaKernel {
   static_assert(kD == 64 || kD == 128, "dK and dV are one m64n64 / n128 wgmma per k16 step");
   static_assert(QL::kBytes % 1024 == 0 && KVL::kBytes % 1024 == 0, "tiles keep the 1024-byte swizzle alignment");
   static_assert(kStages >= 2, "the ring needs at least two stages");
+  static_assert(!kDqAtomic || (kBQ == 64 && kBKV == 128), "dQ: dS^T rows of one 128-byte swizzle row, two warpgroups");
 
   __device__ __forceinline__ static void run(const BackwardParams& p) {
     extern __shared__ __align__(1024) unsigned char backward_key_wgmma_dynamic_smem[];
@@ -136,6 +148,7 @@ struct BackwardKeyWgmmaKernel {
     // The warpgroup's 64 keys of K and V: 64 rows of 128 bytes into every segment.
     const uint32_t k_rows = ptx::shared_address(k_smem) + (warp / 4) * 64 * 128;
     const uint32_t v_rows = ptx::shared_address(v_smem) + (warp / 4) * 64 * 128;
+    const uint32_t ds_tile = ptx::shared_address(smem) + kDsOffset;  // dq_atomic rows
 
     // acc = A B^T over the head dim: A the warpgroup's key rows, B the slot's query rows (K-major).
     auto issue_nk = [&](float(&acc)[kNQ * 4], uint32_t a_rows, uint32_t b_tile) {
@@ -208,13 +221,18 @@ struct BackwardKeyWgmmaKernel {
 #pragma unroll
         for (int i = 0; i < 4; ++i) dpt[0][nt][i] = st[0][nt][i] * (dpt[0][nt][i] - delta[nt * 8 + 2 * t + (i & 1)]);
       }
+      if constexpr (kDqAtomic) stage_wgmma_rows_16bit<kBQ, kBf16>(dpt_acc, ds_tile + (warp / 4) * 64 * 128);
       to_fragments(pa, st);
       to_fragments(dsa, dpt);
       ptx::wgmma_fence();
       issue_kn(dv_acc, pa, do_tile);  // dV += P^T dO
       issue_kn(dk_acc, dsa, q_tile);  // dK += dS^T Q
       ptx::wgmma_commit();
-      ptx::wgmma_wait<0>();
+      if constexpr (kDqAtomic) {
+        add_dq(p, ds_tile, k_smem, b * heads_q + h0 + j / per_head, q0, warp, g, t);
+      } else {
+        ptx::wgmma_wait<0>();
+      }
       ptx::wgmma_keep(dv_acc);
       ptx::wgmma_keep(dk_acc);
     }
@@ -226,6 +244,49 @@ struct BackwardKeyWgmmaKernel {
                   k0 + warp_key0, seq_k, 0, head_dim, g, t);
     store_rows<T>(static_cast<T*>(p.grad_v) + head_rows * p.grad_row_stride, p.grad_row_stride, dv, v_scale,
                   k0 + warp_key0, seq_k, 0, head_dim, g, t);
+  }
+
+  // dq_atomic rows, once both warpgroups staged dS^T at ds_tile and issued dV's and dK's products: this
+  // warpgroup's share of the job's dQ = dS K, added to p.dq_accum's rows of query head bh (batch * heads_q
+  // + head) from q0. Waits for every wgmma of the job.
+  static __device__ __forceinline__ void add_dq(const BackwardParams& p, uint32_t ds_tile, const unsigned char* k_smem,
+                                                int bh, int q0, int warp, int g, int t) {
+    const int wg = warp / 4;
+    ptx::fence_proxy_async_shared();  // the stores, visible to wgmma ...
+    __syncthreads();                   // ... of both warpgroups
+    const int key0 = kD == 64 ? 64 * wg : 0;
+    const int col0 = kD == 64 ? 0 : 64 * wg;
+    const uint32_t k_tile = ptx::shared_address(k_smem) + (col0 / 64) * (kBKV * 128);
+    float dq[1][8][4];
+    float(&dq_acc)[32] = reinterpret_cast<float(&)[32]>(dq);
+    ptx::wgmma_fence();
+#pragma unroll
+    for (int kk = 0; kk < kDqKeys / 16; ++kk) {
+      const uint32_t row = (key0 + 16 * kk) * 128;
+      ptx::wgmma_m64k16_f16_ss<64, kBf16, 1, 1>(dq_acc, ptx::wgmma_sw128_mn_desc(ds_tile + row, 64 * 128, 1024),
+                                                ptx::wgmma_sw128_mn_desc(k_tile + row, kBKV * 128, 1024), kk > 0);
+    }
+    ptx::wgmma_commit();
+    ptx::wgmma_wait<0>();
+    ptx::wgmma_keep(dq_acc);
+    const int seq_q = static_cast<int>(p.seq_q), head_dim = static_cast<int>(p.head_dim);
+    float* rows = p.dq_accum + static_cast<int64_t>(bh) * seq_q * p.grad_row_stride;
+#pragma unroll
+    for (int half = 0; half < 2; ++half) {
+      const int row = q0 + 16 * (warp % 4) + g + 8 * half;
+      if (row >= seq_q) continue;
+      float* dst = rows + static_cast<int64_t>(row) * p.grad_row_stride;
+#pragma unroll
+      for (int nt = 0; nt < 8; ++nt) {
+        const int col = col0 + nt * 8 + 2 * t;
+        const float x = dq[0][nt][2 * half], y = dq[0][nt][2 * half + 1];
+        if (col + 1 < head_dim) {
+          ptx::red_add_f32x2(dst + col, x, y);
+        } else if (col < head_dim) {
+          ptx::red_add_f32(dst + col, x);
+        }
+      }
+    }
   }
 };
 
