@@ -79,6 +79,11 @@ def assert_within_twice_torchs_error(case, dtype, device, config=None):
         with torch.no_grad():
             out, lse = torch.ops.kernels.attention_with_lse(q, k, v, is_causal=causal, scale=scale)
             ours = torch.ops.kernels._attention_backward(grad_out, q, k, v, out, lse, None, causal, scale, config=config)
+    assert_grads_within_twice_torchs_error(ours, q, k, v, grad_out, causal, scale)
+
+
+def assert_grads_within_twice_torchs_error(ours, q, k, v, grad_out, causal, scale):
+    dtype = q.dtype
     theirs = grads_of(lambda *t: F.scaled_dot_product_attention(*t, is_causal=causal, scale=scale, enable_gqa=True),
                       (q, k, v), grad_out)
     for name, our, their, ref in zip("qkv", ours, theirs, reference_grads(q, k, v, grad_out, causal, scale)):
@@ -132,7 +137,9 @@ def test_backward_rows_are_listed():
     for r in rows:
         assert r["math"] in ("fp16", "bf16") and r["key_engine"] in ("mma.sync", "wgmma")
         assert r["head_dim"] in (64, 128) and r["min_arch"] <= r["max_arch"]
+        assert not r["dq_atomic"] or r["key_engine"] == "wgmma", r["name"]
     assert {r["key_engine"] for r in rows} == {"mma.sync", "wgmma"}
+    assert {r["dq_atomic"] for r in rows} == {False, True}
 
 
 def test_backward_config_is_rejected_on_the_cpu():
@@ -281,6 +288,24 @@ def test_attention_backward_is_deterministic(device):
     first = grads_of(op, (q, k, v), grad_out)
     for _ in range(3):
         assert all(torch.equal(a, b) for a, b in zip(first, grads_of(op, (q, k, v), grad_out)))
+
+
+@pytest.mark.cuda
+def test_attention_backward_under_deterministic_algorithms():
+    """torch.use_deterministic_algorithms(True): the CUDA backward skips the rows that sum dQ with
+    atomics (the default at head dim 128 on Hopper), so repeated gradients are bitwise equal."""
+    case = (2, 4, 2, 300, 260, 128, 128, True, None)
+    q, k, v, grad_out = make_inputs(case, torch.float16, "cuda")
+    op = lambda *t: torch.ops.kernels.attention(*t, is_causal=True)  # noqa: E731
+    previous = torch.are_deterministic_algorithms_enabled()
+    torch.use_deterministic_algorithms(True)
+    try:
+        first = grads_of(op, (q, k, v), grad_out)
+        for _ in range(3):
+            assert all(torch.equal(a, b) for a, b in zip(first, grads_of(op, (q, k, v), grad_out)))
+    finally:
+        torch.use_deterministic_algorithms(previous)
+    assert_grads_within_twice_torchs_error(first, q, k, v, grad_out, True, None)
 
 
 @pytest.mark.cuda

@@ -16,7 +16,8 @@ std::tuple<Tensor, Tensor, Tensor> attention_backward_cpu(const Tensor& grad_out
                                                           const Tensor& v, const Tensor& out, const Tensor& lse,
                                                           const std::optional<Tensor>& grad_lse, bool is_causal,
                                                           std::optional<double> scale,
-                                                          std::optional<int64_t> config) {
+                                                          std::optional<int64_t> config, bool deterministic) {
+  (void)deterministic;  // the CPU backward always is
   const AttentionShape s = check_attention_backward_args(grad_out, q, k, v, out, lse, grad_lse, scale);
   TK_CHECK_ARG(!config.has_value(), "kernels._attention_backward: `config` names a CUDA backward row; the CPU "
                "backward has no configurations (pass config=None)");

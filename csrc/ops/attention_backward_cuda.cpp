@@ -23,12 +23,14 @@ constexpr const char* kOp = "kernels._attention_backward";
 
 MathMode backward_math(ScalarType dtype) { return dtype == ScalarType::BFloat16 ? MathMode::kBf16 : MathMode::kFp16; }
 
-// The best-ranked compiled row of the smallest head dim that serves the call on this device, or -1.
-int choose_backward_config(MathMode math, int64_t head_dim, int arch) {
+// The best-ranked compiled row of the smallest head dim that serves the call on this device (with
+// `deterministic`, among the rows whose results do not depend on the order of atomics), or -1.
+int choose_backward_config(MathMode math, int64_t head_dim, int arch, bool deterministic) {
   int best = -1;
   for (int id = 0; id < attention::kNumBackwardConfigs; ++id) {
     const attention::BackwardConfig& c = attention::kBackwardConfigs[id];
     if (c.math != math || c.head_dim < head_dim || !c.supports_arch(arch) || !attention::backward_is_compiled(id)) continue;
+    if (deterministic && c.dq_atomic) continue;
     const attention::BackwardConfig* b = best < 0 ? nullptr : &attention::kBackwardConfigs[best];
     if (!b || c.head_dim < b->head_dim || (c.head_dim == b->head_dim && c.preference < b->preference)) best = id;
   }
@@ -56,7 +58,7 @@ std::tuple<Tensor, Tensor, Tensor> attention_backward_cuda(const Tensor& grad_ou
                                                            const Tensor& v, const Tensor& out, const Tensor& lse,
                                                            const std::optional<Tensor>& grad_lse, bool is_causal,
                                                            std::optional<double> scale,
-                                                           std::optional<int64_t> forced_config) {
+                                                           std::optional<int64_t> forced_config, bool deterministic) {
   const AttentionShape s = check_attention_backward_args(grad_out, q, k, v, out, lse, grad_lse, scale);
   TK_CHECK_ARG(q.scalar_type() != ScalarType::Float, kOp,
                ": on CUDA the backward runs float16 and bfloat16 so far (float32 gradients: the CPU)");
@@ -82,7 +84,7 @@ std::tuple<Tensor, Tensor, Tensor> attention_backward_cuda(const Tensor& grad_ou
                  "build do not match)");
   }
   const int config = forced_config.has_value() ? static_cast<int>(*forced_config)
-                                               : choose_backward_config(math, s.head_dim, device.arch);
+                                               : choose_backward_config(math, s.head_dim, device.arch, deterministic);
   TK_CHECK_RUNTIME(config >= 0, kOp, ": no compiled CUDA backward serves ", dtype_name(q.scalar_type()),
                    " with head dim ", s.head_dim, " on sm_", device.arch,
                    "; rebuild with this architecture in TILEKERNELS_CUDA_ARCHS (the backward rows cover head dims up "

@@ -39,7 +39,7 @@ std::tuple<Tensor, Tensor> attention_with_config(const Tensor&, const Tensor&, c
 std::string attention_plan(const Tensor&, const Tensor&, const Tensor&, bool) { fail("kernels.attention"); }
 std::tuple<Tensor, Tensor, Tensor> attention_backward(const Tensor&, const Tensor&, const Tensor&, const Tensor&,
                                                       const Tensor&, const Tensor&, const std::optional<Tensor>&, bool,
-                                                      std::optional<double>, std::optional<int64_t>) {
+                                                      std::optional<double>, std::optional<int64_t>, bool) {
   fail("kernels.attention (backward)");
 }
 

@@ -34,7 +34,8 @@ SCHEMAS = {
     # The gradients of attention / attention_with_lse (autograd in ops/attention.py).
     "_attention_backward": (
         "_attention_backward(Tensor grad_out, Tensor q, Tensor k, Tensor v, Tensor out, Tensor lse, Tensor? grad_lse,"
-        " bool is_causal=False, float? scale=None, int? config=None) -> (Tensor, Tensor, Tensor)"
+        " bool is_causal=False, float? scale=None, int? config=None, bool deterministic=False)"
+        " -> (Tensor, Tensor, Tensor)"
     ),
     "_tile_configs": "_tile_configs(str family) -> str",
     "_tile_table_set": "_tile_table_set(str family, str key, int config) -> ()",

@@ -316,7 +316,9 @@ inline constexpr TileConfig kTileConfigs[] = {
 
 // warp_specialized (H100 only; ranked first in their groups, measured on the H200 2026-12-03 at 1.3-1.4x
 // the kRegister wgmma rows: benchmarks/RESULTS.md): name, math, head dim, rank, tiles. Persistent rows
-// lead (d64, d128, d128c); long causal rows (long8k_c) still prefer the non-persistent ping-pong row.
+// lead: at d128 the one storing O through TMA (d128, d128c, short, GQA: 1.02-1.10x the persistent row
+// without, fourteenth session), at d64 the one without (the TMA-store row measured even); long causal
+// rows (long8k_c) still prefer the non-persistent ping-pong row.
 #define TK_WARP_SPECIALIZED_CONFIGS(P, M)                                                                          \
     config_detail::warp_specialized(P "_d128_ws_q128_kv128_s2_pp", M, 128, 1,                                     \
         {.block_q = 128, .block_kv = 128, .stages = 2, .pingpong = true}),                                         \
@@ -330,18 +332,18 @@ inline constexpr TileConfig kTileConfigs[] = {
         {.block_q = 128, .block_kv = 128, .stages = 3}),                                                           \
     config_detail::warp_specialized(P "_d256_ws_q128_kv64_s2",     M, 256, 0,                                     \
         {.block_q = 128, .block_kv = 64, .stages = 2}),                                                            \
-    config_detail::warp_specialized(P "_d128_ws_q128_kv128_s2_pp_persistent", M, 128, 0,                          \
+    config_detail::warp_specialized(P "_d128_ws_q128_kv128_s2_pp_persistent", M, 128, 12,                         \
         {.block_q = 128, .block_kv = 128, .stages = 2, .pingpong = true, .persistent = true}),                     \
     config_detail::warp_specialized(P "_d64_ws_q192_kv128_s2_pp_persistent",  M, 64,  0,                          \
         {.block_q = 192, .block_kv = 128, .stages = 2, .pingpong = true, .persistent = true}),                     \
-    /* O through TMA stores (not yet measured, so ranked after the rows above) */                                  \
-    config_detail::warp_specialized(P "_d128_ws_q128_kv128_s2_pp_persistent_tma_store", M, 128, 12,               \
+    /* O through TMA stores */                                                                                     \
+    config_detail::warp_specialized(P "_d128_ws_q128_kv128_s2_pp_persistent_tma_store", M, 128, 0,                \
         {.block_q = 128, .block_kv = 128, .stages = 2, .pingpong = true, .persistent = true,                       \
          .store_via_tma = true}),                                                                                  \
     config_detail::warp_specialized(P "_d64_ws_q192_kv128_s2_pp_persistent_tma_store",  M, 64,  8,                \
         {.block_q = 192, .block_kv = 128, .stages = 2, .pingpong = true, .persistent = true,                       \
          .store_via_tma = true}),                                                                                  \
-    /* d64 with 128-row tiles (sequences of 1024 leave no partial 192-row tile; kv256 spilled); not yet measured */ \
+    /* d64 with 128-row tiles (sequences of 1024 leave no partial 192-row tile; kv256 spilled): 0.89x SDPA */   \
     config_detail::warp_specialized(P "_d64_ws_q128_kv128_s2_pp_persistent", M, 64, 9,                            \
         {.block_q = 128, .block_kv = 128, .stages = 2, .pingpong = true, .persistent = true})
 

@@ -53,7 +53,8 @@ def _attention_with_config_fake(q, k, v, config, is_causal=False, scale=None):
 
 
 @torch.library.register_fake("kernels::_attention_backward")
-def _attention_backward_fake(grad_out, q, k, v, out, lse, grad_lse, is_causal=False, scale=None, config=None):
+def _attention_backward_fake(grad_out, q, k, v, out, lse, grad_lse, is_causal=False, scale=None, config=None,
+                              deterministic=False):
     _check_fake_args(q, k, v)
     return q.new_empty(q.shape), k.new_empty(k.shape), v.new_empty(v.shape)
 
@@ -71,7 +72,10 @@ def _fused_kernels_cover(q: torch.Tensor, v: torch.Tensor) -> bool:
 
 def _backward(grad_out, q, k, v, out, lse, grad_lse, is_causal, scale):
     if _fused_kernels_cover(q, v):
-        return torch.ops.kernels._attention_backward(grad_out, q, k, v, out, lse, grad_lse, is_causal, scale)
+        # Under torch.use_deterministic_algorithms(True) the CUDA backward skips the rows that sum dQ with
+        # atomics.
+        return torch.ops.kernels._attention_backward(grad_out, q, k, v, out, lse, grad_lse, is_causal, scale,
+                                                     deterministic=torch.are_deterministic_algorithms_enabled())
     return attention_backward_composite(grad_out, q, k, v, grad_lse, is_causal, scale)
 
 

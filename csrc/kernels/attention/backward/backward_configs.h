@@ -49,30 +49,30 @@ struct BackwardConfig {
 // clang-format off
 inline constexpr BackwardConfig kBackwardConfigs[] = {
 #define TK_HALF_BACKWARD_CONFIGS(P, M)                                                                             \
-    {P "_d64_bwd",  M, 64,  2, 80, 1000, {.block_kv = 64, .warps = 4, .block_q = 64, .stages = 2},                 \
+    {P "_d64_bwd",  M, 64,  3, 80, 1000, {.block_kv = 64, .warps = 4, .block_q = 64, .stages = 2},                 \
                                          {.block_q = 64, .warps = 4, .block_kv = 64, .stages = 2}},                \
-    {P "_d128_bwd", M, 128, 2, 80, 1000, {.block_kv = 64, .warps = 4, .block_q = 32, .stages = 2},                 \
+    {P "_d128_bwd", M, 128, 3, 80, 1000, {.block_kv = 64, .warps = 4, .block_q = 32, .stages = 2},                 \
                                          {.block_q = 64, .warps = 4, .block_kv = 64, .stages = 2}},                \
-    /* on wgmma (sm_90 only): the key-block kernel only, then both; both ranked first (H200, 2026-12-03: */       \
-    /* the backward 1.25-1.6x faster than the mma.sync rows, benchmarks/RESULTS.md) */                           \
-    {P "_d64_bwd_wgmma_keys",  M, 64,  1, 90, 90, {.block_kv = 128, .warps = 8, .block_q = 64, .stages = 2,        \
+    /* on wgmma (sm_90 only): the key-block kernel only, then both (H200, 2026-12-03: the backward */           \
+    /* 1.25-1.6x faster than the mma.sync rows, benchmarks/RESULTS.md) */                                       \
+    {P "_d64_bwd_wgmma_keys",  M, 64,  2, 90, 90, {.block_kv = 128, .warps = 8, .block_q = 64, .stages = 2,        \
                                                    .wgmma = true},                                                \
                                                   {.block_q = 64, .warps = 4, .block_kv = 64, .stages = 2}},      \
-    {P "_d128_bwd_wgmma_keys", M, 128, 1, 90, 90, {.block_kv = 128, .warps = 8, .block_q = 64, .stages = 2,        \
+    {P "_d128_bwd_wgmma_keys", M, 128, 2, 90, 90, {.block_kv = 128, .warps = 8, .block_q = 64, .stages = 2,        \
                                                    .wgmma = true},                                                \
                                                   {.block_q = 64, .warps = 4, .block_kv = 64, .stages = 2}},      \
     {P "_d64_bwd_wgmma",  M, 64,  0, 90, 90, {.block_kv = 128, .warps = 8, .block_q = 64, .stages = 2,             \
                                               .wgmma = true},                                                     \
                                              {.block_q = 128, .warps = 8, .block_kv = 128, .stages = 2,           \
                                               .wgmma = true}},                                                    \
-    {P "_d128_bwd_wgmma", M, 128, 0, 90, 90, {.block_kv = 128, .warps = 8, .block_q = 64, .stages = 2,             \
+    {P "_d128_bwd_wgmma", M, 128, 1, 90, 90, {.block_kv = 128, .warps = 8, .block_q = 64, .stages = 2,             \
                                               .wgmma = true},                                                     \
                                              {.block_q = 128, .warps = 8, .block_kv = 64, .stages = 2,            \
                                               .wgmma = true}},                                                    \
-    /* dQ by fp32 reductions from the key-block kernel (not yet measured, so ranked last) */                      \
-    {P "_d64_bwd_wgmma_dq_atomic",  M, 64,  3, 90, 90, {.block_kv = 128, .warps = 8, .block_q = 64, .stages = 2,   \
+    /* dQ by fp32 reductions from the key-block kernel: first at d128 (1.1x the row above), second at d64 */   \
+    {P "_d64_bwd_wgmma_dq_atomic",  M, 64,  1, 90, 90, {.block_kv = 128, .warps = 8, .block_q = 64, .stages = 2,   \
                                                         .wgmma = true}, {}, true},                                \
-    {P "_d128_bwd_wgmma_dq_atomic", M, 128, 3, 90, 90, {.block_kv = 128, .warps = 8, .block_q = 64, .stages = 2,   \
+    {P "_d128_bwd_wgmma_dq_atomic", M, 128, 0, 90, 90, {.block_kv = 128, .warps = 8, .block_q = 64, .stages = 2,   \
                                                         .wgmma = true}, {}, true}
     TK_HALF_BACKWARD_CONFIGS("fp16", MathMode::kFp16),
     TK_HALF_BACKWARD_CONFIGS("bf16", MathMode::kBf16),
