@@ -10,8 +10,8 @@ ratio SDPA / ours from the same run, the backward's TFLOP/s (its 2.5 forward-equ
 timed alone after a forward outside the timing), the largest gradient difference from SDPA's, and the
 step's compute and memory floors (3.5 forward-equivalent products at the GPU's ceiling; the compulsory
 bytes at its copy bandwidth; ceilings as `bench_attention.py --measure-ceilings` left them).
-Head dims above 128 run the composite backward (ops/attention_backward_composite.py); each row says
-which path ran. --rows also times the backward alone on every compiled backward row that serves the
+Calls no fused backward row serves on this GPU (head dims above 256, or above 128 before Hopper) run
+the composite backward (ops/attention_backward_composite.py); each row says which path ran. --rows also times the backward alone on every compiled backward row that serves the
 shape on this GPU (forced through kernels._attention_backward's `config`).
 """
 
@@ -26,6 +26,7 @@ import tilekernels
 from tilekernels.benchmarking.ceilings import ceilings_for
 from tilekernels.benchmarking.suites import floors_ms
 from tilekernels.benchmarking.timing import time_ms
+from tilekernels.ops.attention import _fused_kernels_cover
 
 # name: (batch, heads_q, heads_kv, seq, head_dim, causal)
 SHAPES = {
@@ -38,8 +39,6 @@ SHAPES = {
     "kb97": (32, 32, 32, 512, 1024, False),
 }
 DTYPES = {"fp16": torch.float16, "bf16": torch.bfloat16}
-# Head dims the fused CUDA backward kernels take; larger ones run the composite backward (bmm products).
-CUDA_BACKWARD_MAX_HEAD_DIM = 128
 
 
 def ours(q, k, v, causal):
@@ -97,11 +96,11 @@ def bench_shape(name, dtype_name, reps, ceilings, rows=False):
     step_flops = 3.5 / 2.5 * backward_flops(batch, heads_q, seq, head_dim, causal)
     row["compute_floor_ms"], row["memory_floor_ms"] = floors_ms(
         step_flops, step_bytes(batch, heads_q, heads_kv, seq, head_dim, 2), dtype_name, ceilings)
-    row["ours_path"] = "fused kernels" if head_dim <= CUDA_BACKWARD_MAX_HEAD_DIM else "composite (bmm products)"
     torch.manual_seed(0)
     q = torch.randn(batch, heads_q, seq, head_dim, device="cuda", dtype=dtype, requires_grad=True)
     k = torch.randn(batch, heads_kv, seq, head_dim, device="cuda", dtype=dtype, requires_grad=True)
     v = torch.randn(batch, heads_kv, seq, head_dim, device="cuda", dtype=dtype, requires_grad=True)
+    row["ours_path"] = "fused kernels" if _fused_kernels_cover(q, v) else "composite (bmm products)"
     grad_out = torch.randn(batch, heads_q, seq, head_dim, device="cuda", dtype=dtype)
     ours_grads = step(ours, q, k, v, grad_out, causal)
     their_grads = step(sdpa, q, k, v, grad_out, causal)

@@ -68,7 +68,7 @@ arch = 10 * torch.cuda.get_device_capability()[0] + torch.cuda.get_device_capabi
 backward_rows = [r for r in json.loads(torch.ops.kernels._tile_configs("attention_backward"))
                  if r["compiled"] and r["min_arch"] <= arch <= r["max_arch"]]
 for dtype in (torch.float16, torch.bfloat16):
-    for dim, seq_q, seq_k in [(64, 67, 93), (100, 130, 45), (128, 33, 200)]:
+    for dim, seq_q, seq_k in [(64, 67, 93), (100, 130, 45), (128, 33, 200), (256, 67, 93)]:
         q = torch.randn(2, 4, seq_q, dim, device="cuda", dtype=dtype)
         k = torch.randn(2, seq_k, 2, dim, device="cuda", dtype=dtype).transpose(1, 2)
         v = torch.randn(2, 2, seq_k, dim, device="cuda", dtype=dtype)

@@ -35,6 +35,8 @@ CUDA_CASES = [
     (2, 4, 4, 200, 300, 128, 128, True, None),
     (1, 8, 2, 130, 130, 100, 100, True, None),
     (1, 2, 2, 257, 64, 72, 72, False, None),
+    (1, 2, 1, 70, 150, 256, 256, True, None),
+    (2, 2, 2, 33, 65, 200, 200, False, 0.1),
 ]
 
 
@@ -136,7 +138,7 @@ def test_backward_rows_are_listed():
     assert len({r["name"] for r in rows}) == len(rows)
     for r in rows:
         assert r["math"] in ("fp16", "bf16") and r["key_engine"] in ("mma.sync", "wgmma")
-        assert r["head_dim"] in (64, 128) and r["min_arch"] <= r["max_arch"]
+        assert r["head_dim"] in (64, 128, 256) and r["min_arch"] <= r["max_arch"]
         assert not r["dq_atomic"] or r["key_engine"] == "wgmma", r["name"]
     assert {r["key_engine"] for r in rows} == {"mma.sync", "wgmma"}
     assert {r["dq_atomic"] for r in rows} == {False, True}
@@ -253,8 +255,9 @@ def test_composite_backward_on_views():
 @pytest.mark.parametrize("dtype", DTYPES)
 @pytest.mark.parametrize("case", [case for case in COMPOSITE_CASES if case[5] == case[6]])
 def test_attention_gradients_on_cuda_beyond_the_fused_kernels(case, dtype):
-    """Autograd on CUDA where the fused kernels do not reach (float32, head dims above 128) takes the
-    composite backward: same rule against float64. (The CUDA forward needs v's head dim equal to q's.)"""
+    """Autograd on CUDA for float32 and head dims the fused rows may not reach (above 256; above 128
+    before Hopper): the composite backward where they do not, same rule against float64. (The CUDA
+    forward needs v's head dim equal to q's.)"""
     assert_within_twice_torchs_error(case, dtype, "cuda")
 
 
@@ -291,10 +294,12 @@ def test_attention_backward_is_deterministic(device):
 
 
 @pytest.mark.cuda
-def test_attention_backward_under_deterministic_algorithms():
+@pytest.mark.parametrize("head_dim", [128, 256])
+def test_attention_backward_under_deterministic_algorithms(head_dim):
     """torch.use_deterministic_algorithms(True): the CUDA backward skips the rows that sum dQ with
-    atomics (the default at head dim 128 on Hopper), so repeated gradients are bitwise equal."""
-    case = (2, 4, 2, 300, 260, 128, 128, True, None)
+    atomics (the defaults at head dims 128 and 256 on Hopper; at 256 the composite runs), so repeated
+    gradients are bitwise equal."""
+    case = (2, 4, 2, 300, 260, head_dim, head_dim, True, None)
     q, k, v, grad_out = make_inputs(case, torch.float16, "cuda")
     op = lambda *t: torch.ops.kernels.attention(*t, is_causal=True)  # noqa: E731
     previous = torch.are_deterministic_algorithms_enabled()

@@ -160,6 +160,7 @@ std::string attention_backward_table() {
                        .add("min_arch", c.min_arch)
                        .add("max_arch", c.max_arch)
                        .add("key_engine", c.keys.wgmma ? "wgmma" : "mma.sync")
+                       .add("key_split_products", c.keys.split_products)
                        .add("key_block_kv", c.keys.block_kv)
                        .add("key_block_q", c.keys.block_q)
                        .add("query_block_q", c.queries.block_q)

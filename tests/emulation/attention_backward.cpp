@@ -1,5 +1,5 @@
 // The attention backward kernels (delta pre-pass, key-block dK / dV and query-block dQ, each on mma.sync
-// and on Hopper wgmma; fp16 / bf16, d64 / d128) under emulation against float64 gradients: grouped-query heads, causal with seq_q != seq_k,
+// and on Hopper wgmma; fp16 / bf16, d64 / d128 / d256) under emulation against float64 gradients: grouped-query heads, causal with seq_q != seq_k,
 // partial blocks, a single query row, head dims padded to 16 bytes, [B, S, H, D] k / v, grad_lse.
 // Usage: attention_backward SEED
 #include "emu_driver.h"
@@ -7,6 +7,7 @@
 #include "kernels/attention/backward/bwd_dq_convert.cuh"
 #include "kernels/attention/backward/bwd_key.cuh"
 #include "kernels/attention/backward/bwd_key_wgmma.cuh"
+#include "kernels/attention/backward/bwd_key_wgmma_split.cuh"
 #include "kernels/attention/backward/bwd_query.cuh"
 #include "kernels/attention/backward/bwd_query_wgmma.cuh"
 
@@ -55,7 +56,9 @@ void reference_backward(const emu::Problem& p, const std::vector<T>& q, const st
 template <int kConfig>
 bool run(const emu::Problem& p, bool with_grad_lse, std::mt19937& rng) {
   constexpr bool kWgmmaKeys = kBackwardConfigs[kConfig].keys.wgmma;
-  using Key = std::conditional_t<kWgmmaKeys, detail::BackwardKeyWgmmaKernel<kConfig>, detail::BackwardKeyKernel<kConfig>>;
+  using Key = std::conditional_t<
+      kBackwardConfigs[kConfig].keys.split_products, detail::BackwardKeySplitWgmmaKernel<kConfig>,
+      std::conditional_t<kWgmmaKeys, detail::BackwardKeyWgmmaKernel<kConfig>, detail::BackwardKeyKernel<kConfig>>>;
   constexpr bool kDqAtomic = kBackwardConfigs[kConfig].dq_atomic;
   constexpr bool kWgmmaQueries = kBackwardConfigs[kConfig].queries.wgmma;
   using T = typename Key::T;
@@ -151,5 +154,8 @@ int main(int argc, char** argv) {
   ok &= run<backward_row(MathMode::kFp16, 128, true, false, true)>({1, 2, 1, 265, 100, 100, true, 0.2f, true}, true, rng);
   ok &= run<backward_row(MathMode::kBf16, 128, true, false, true)>({1, 1, 1, 1, 70, 128, false, 0.09f, false}, false, rng);
   ok &= run<backward_row(MathMode::kFp16, 128, true, false, true)>({2, 2, 2, 130, 190, 128, true, 0.09f, false}, false, rng);
+  ok &= run<backward_row(MathMode::kFp16, 256, true, false, true)>({1, 4, 2, 37, 153, 200, false, 0.07f, false}, false, rng);
+  ok &= run<backward_row(MathMode::kBf16, 256, true, false, true)>({1, 2, 1, 130, 70, 256, true, 0.06f, true}, true, rng);
+  ok &= run<backward_row(MathMode::kFp16, 256, true, false, true)>({2, 1, 1, 1, 65, 256, false, 0.06f, false}, false, rng);
   return emu::finish(ok);
 }

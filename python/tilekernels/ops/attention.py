@@ -1,5 +1,7 @@
 """kernels::attention: torch.nn.functional.scaled_dot_product_attention semantics on our kernels."""
 
+import functools
+import json
 from typing import Optional, Tuple
 
 import torch
@@ -59,15 +61,28 @@ def _attention_backward_fake(grad_out, q, k, v, out, lse, grad_lse, is_causal=Fa
     return q.new_empty(q.shape), k.new_empty(k.shape), v.new_empty(v.shape)
 
 
-# What the fused CUDA backward kernels cover so far (csrc/kernels/attention/backward): fp16 / bf16, v's
-# head dim equal to q's, head dims up to this. Other calls (and CPU calls: the C++ CPU backward) take
-# another path: on CUDA, the backward as a sequence of our bmm products (attention_backward_composite).
-_CUDA_BACKWARD_MAX_HEAD_DIM = 128
+@functools.lru_cache(maxsize=None)
+def _backward_rows() -> tuple:
+    return tuple(json.loads(torch.ops.kernels._tile_configs("attention_backward")))
 
 
 def _fused_kernels_cover(q: torch.Tensor, v: torch.Tensor) -> bool:
-    return (q.device.type != "cuda" or
-            (q.dtype != torch.float32 and q.shape[-1] <= _CUDA_BACKWARD_MAX_HEAD_DIM and v.shape[-1] == q.shape[-1]))
+    """Whether a compiled fused CUDA backward row (csrc/kernels/attention/backward) serves the call on
+    q's GPU: fp16 / bf16, v's head dim equal to q's, a row of this architecture with a head dim at least
+    q's (head dim 256: Hopper only, and with dQ by atomics, so not under deterministic algorithms).
+    Other CUDA calls run the backward as a sequence of our bmm products (attention_backward_composite);
+    CPU calls run the C++ CPU backward."""
+    if q.device.type != "cuda":
+        return True
+    if q.dtype not in (torch.float16, torch.bfloat16) or v.shape[-1] != q.shape[-1]:
+        return False
+    major, minor = torch.cuda.get_device_capability(q.device)
+    arch = 10 * major + minor
+    math = "fp16" if q.dtype == torch.float16 else "bf16"
+    deterministic = torch.are_deterministic_algorithms_enabled()
+    return any(row["compiled"] and row["math"] == math and row["head_dim"] >= q.shape[-1] and
+               row["min_arch"] <= arch <= row["max_arch"] and not (deterministic and row["dq_atomic"])
+               for row in _backward_rows())
 
 
 def _backward(grad_out, q, k, v, out, lse, grad_lse, is_causal, scale):

@@ -1,5 +1,6 @@
 """The attention backward as a sequence of our bmm products, for what the fused CUDA backward kernels do
-not cover yet: float32, head dims above 128, v's head dim different from q's.
+not cover yet: float32, v's head dim different from q's, head dims above 256 (above 128 before Hopper),
+and head dim 256 under deterministic algorithms (its fused row sums dQ with atomics).
 
 Per group of query heads sharing a kv head (their rows stacked, so the products sum dK and dV over the
 group in one fixed order: deterministic):

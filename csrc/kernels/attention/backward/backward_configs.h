@@ -18,6 +18,9 @@ struct BackwardKeyTiles {
   int block_q;
   int stages;
   bool wgmma = false;  // Hopper wgmma (bwd_key_wgmma.cuh, sm_90a; warps a multiple of 4) or mma.sync (bwd_key.cuh)
+  // wgmma, two warpgroups sharing block_kv keys and splitting each job's products (S^T, dV / dP^T, dK):
+  // bwd_key_wgmma_split.cuh, for head dim 256, whose dK and dV do not fit one warpgroup's registers.
+  bool split_products = false;
 };
 
 // The query-block kernel: a CTA owns block_q rows of one query head (warp w: 16 * (block_q / 16 /
@@ -73,7 +76,11 @@ inline constexpr BackwardConfig kBackwardConfigs[] = {
     {P "_d64_bwd_wgmma_dq_atomic",  M, 64,  1, 90, 90, {.block_kv = 128, .warps = 8, .block_q = 64, .stages = 2,   \
                                                         .wgmma = true}, {}, true},                                \
     {P "_d128_bwd_wgmma_dq_atomic", M, 128, 0, 90, 90, {.block_kv = 128, .warps = 8, .block_q = 64, .stages = 2,   \
-                                                        .wgmma = true}, {}, true}
+                                                        .wgmma = true}, {}, true},                                \
+    /* head dim 256: the warpgroups split each job's products; dQ by fp32 reductions (no deterministic row) */  \
+    {P "_d256_bwd_wgmma_split_dq_atomic", M, 256, 0, 90, 90, {.block_kv = 64, .warps = 8, .block_q = 64,         \
+                                                             .stages = 2, .wgmma = true, .split_products = true}, \
+                                                            {}, true}
     TK_HALF_BACKWARD_CONFIGS("fp16", MathMode::kFp16),
     TK_HALF_BACKWARD_CONFIGS("bf16", MathMode::kBf16),
 #undef TK_HALF_BACKWARD_CONFIGS

@@ -17,6 +17,7 @@
 #include "kernels/attention/backward/bwd_dq_convert.cuh"
 #include "kernels/attention/backward/bwd_key.cuh"
 #include "kernels/attention/backward/bwd_key_wgmma.cuh"
+#include "kernels/attention/backward/bwd_key_wgmma_split.cuh"
 #include "kernels/attention/backward/bwd_query.cuh"
 #include "kernels/attention/backward/bwd_query_wgmma.cuh"
 #include "kernels/common/build_archs.h"
@@ -29,15 +30,21 @@ namespace tilekernels::attention::detail {
 constexpr int backward_smem_limit(int min_arch) { return min_arch >= 90 ? 232448 : 101376; }
 
 // The key-block kernel of a row, on its engine.
-template <int kConfig, bool kWgmma = kBackwardConfigs[kConfig].keys.wgmma>
+template <int kConfig, bool kWgmma = kBackwardConfigs[kConfig].keys.wgmma,
+          bool kSplit = kBackwardConfigs[kConfig].keys.split_products>
 struct KeyKernelOf {
   using Kernel = BackwardKeyKernel<kConfig>;
   static constexpr auto kFunction = &backward_key_kernel<kConfig>;
 };
 template <int kConfig>
-struct KeyKernelOf<kConfig, true> {
+struct KeyKernelOf<kConfig, true, false> {
   using Kernel = BackwardKeyWgmmaKernel<kConfig>;
   static constexpr auto kFunction = &backward_key_wgmma_kernel<kConfig>;
+};
+template <int kConfig>
+struct KeyKernelOf<kConfig, true, true> {
+  using Kernel = BackwardKeySplitWgmmaKernel<kConfig>;
+  static constexpr auto kFunction = &backward_key_split_wgmma_kernel<kConfig>;
 };
 
 // The query-block kernel of a row, on its engine.
