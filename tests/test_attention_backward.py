@@ -164,6 +164,30 @@ def test_backward_config_that_cannot_serve_is_rejected():
         torch.ops.kernels._attention_backward(grad_out, q, k, v, out, lse, None, config=len(rows))
 
 
+@pytest.mark.cuda
+def test_warp_specialized_backward_rows_need_tensor_maps():
+    """The warp-specialized rows read q, k, v and grad_out through tensor maps: forced on a grad_out
+    whose rows are expanded (stride 0, which no map describes) they are refused with a clear error, and
+    the default choice takes a row without maps."""
+    arch = 10 * torch.cuda.get_device_capability()[0] + torch.cuda.get_device_capability()[1]
+    rows = [r for r in backward_rows() if r["compiled"] and r["key_warp_specialized"] and r["math"] == "fp16"
+            and r["min_arch"] <= arch <= r["max_arch"]]
+    if not rows:
+        pytest.skip("no warp-specialized backward row runs on this GPU")
+    q, k, v, _ = make_inputs((1, 2, 2, 70, 90, 64, 64, True, None), torch.float16, "cuda")
+    grad_out = random_tensor((1, 2, 1, 64), torch.float16, "cuda").expand(1, 2, 70, 64)
+    with torch.no_grad():
+        out, lse = torch.ops.kernels.attention_with_lse(q, k, v, is_causal=True)
+        for row in rows:
+            with pytest.raises(ValueError, match="tensor maps"):
+                torch.ops.kernels._attention_backward(grad_out, q, k, v, out, lse, None, True, config=row["id"])
+        ours = torch.ops.kernels._attention_backward(grad_out, q, k, v, out, lse, None, True)
+        forced = torch.ops.kernels._attention_backward(grad_out.contiguous(), q, k, v, out, lse, None, True,
+                                                       config=rows[0]["id"])
+    assert_grads_within_twice_torchs_error(ours, q, k, v, grad_out, True, None)
+    assert_grads_within_twice_torchs_error(forced, q, k, v, grad_out, True, None)
+
+
 # Beyond the fused CUDA kernels (float32, head dims above 128, v's head dim != q's): the composite
 # backward (our bmm products). GQA, causal with Sq > Sk and Sq < Sk, head dims to 1024.
 COMPOSITE_CASES = [

@@ -12,6 +12,7 @@
 
 #include "kernels/attention/backward/backward_configs.h"
 #include "kernels/attention/backward/backward_launch.h"
+#include "kernels/attention/backward/backward_tma.h"
 #include "ops/attention_args.h"
 #include "ops/cuda_context.h"
 #include "ops/cuda_operands.h"
@@ -24,13 +25,14 @@ constexpr const char* kOp = "kernels._attention_backward";
 MathMode backward_math(ScalarType dtype) { return dtype == ScalarType::BFloat16 ? MathMode::kBf16 : MathMode::kFp16; }
 
 // The best-ranked compiled row of the smallest head dim that serves the call on this device (with
-// `deterministic`, among the rows whose results do not depend on the order of atomics), or -1.
-int choose_backward_config(MathMode math, int64_t head_dim, int arch, bool deterministic) {
+// `deterministic`, among the rows whose results do not depend on the order of atomics; without `tma`,
+// among the rows that need no tensor maps), or -1.
+int choose_backward_config(MathMode math, int64_t head_dim, int arch, bool deterministic, bool tma) {
   int best = -1;
   for (int id = 0; id < attention::kNumBackwardConfigs; ++id) {
     const attention::BackwardConfig& c = attention::kBackwardConfigs[id];
     if (c.math != math || c.head_dim < head_dim || !c.supports_arch(arch) || !attention::backward_is_compiled(id)) continue;
-    if (deterministic && c.dq_atomic) continue;
+    if ((deterministic && c.dq_atomic) || (!tma && c.keys.warp_specialized)) continue;
     const attention::BackwardConfig* b = best < 0 ? nullptr : &attention::kBackwardConfigs[best];
     if (!b || c.head_dim < b->head_dim || (c.head_dim == b->head_dim && c.preference < b->preference)) best = id;
   }
@@ -83,12 +85,6 @@ std::tuple<Tensor, Tensor, Tensor> attention_backward_cuda(const Tensor& grad_ou
                  " with head dim ", s.head_dim, " on sm_", device.arch, " (its math, head dim, architectures or this "
                  "build do not match)");
   }
-  const int config = forced_config.has_value() ? static_cast<int>(*forced_config)
-                                               : choose_backward_config(math, s.head_dim, device.arch, deterministic);
-  TK_CHECK_RUNTIME(config >= 0, kOp, ": no compiled CUDA backward serves ", dtype_name(q.scalar_type()),
-                   " with head dim ", s.head_dim, " on sm_", device.arch,
-                   "; rebuild with this architecture in TILEKERNELS_CUDA_ARCHS (the backward rows cover head dims up "
-                   "to 128)");
   if (s.batch == 0 || s.heads_q == 0 || s.seq_q == 0 || s.seq_k == 0) {
     // No query row or no key: every gradient is zero (or empty).
     torch::stable::zero_(grad_q.buffer);
@@ -120,12 +116,6 @@ std::tuple<Tensor, Tensor, Tensor> attention_backward_cuda(const Tensor& grad_ou
   p.grad_q = grad_q.buffer.data_ptr();
   p.grad_k = grad_k.buffer.data_ptr();
   p.grad_v = grad_v.buffer.data_ptr();
-  Tensor dq_accum;  // rows with dq_atomic: dQ's fp32 sums, laid out as grad_q's buffer
-  if (attention::kBackwardConfigs[config].dq_atomic) {
-    dq_accum = torch::stable::empty({s.batch, s.heads_q, s.seq_q, padded_dim}, ScalarType::Float, std::nullopt,
-                                    q.device());
-    p.dq_accum = static_cast<float*>(dq_accum.data_ptr());
-  }
   set_cuda_sizes(p, s);
   set_strides(qc, p.q_batch_stride, p.q_head_stride, p.q_row_stride);
   set_strides(kc, p.k_batch_stride, p.k_head_stride, p.k_row_stride);
@@ -135,6 +125,29 @@ std::tuple<Tensor, Tensor, Tensor> attention_backward_cuda(const Tensor& grad_ou
   p.grad_row_stride = padded_dim;
   p.causal = is_causal;
   p.math = math;
+  const bool tma = attention::backward_tma_serves(p);
+  TK_CHECK_ARG(tma || !forced_config.has_value() || !attention::kBackwardConfigs[*forced_config].keys.warp_specialized,
+               kOp, ": backward configuration ", *forced_config, " (", attention::kBackwardConfigs[*forced_config].name,
+               ") reads its operands through tensor maps, which cannot describe these (an expanded row of stride 0, "
+               "or a misaligned stride)");
+  const int config = forced_config.has_value() ? static_cast<int>(*forced_config)
+                                               : choose_backward_config(math, s.head_dim, device.arch, deterministic, tma);
+  TK_CHECK_RUNTIME(config >= 0, kOp, ": no compiled CUDA backward serves ", dtype_name(q.scalar_type()),
+                   " with head dim ", s.head_dim, " on sm_", device.arch,
+                   "; rebuild with this architecture in TILEKERNELS_CUDA_ARCHS (the backward rows cover head dims up "
+                   "to 256)");
+  Tensor dq_accum;  // rows with dq_atomic: dQ's fp32 sums, laid out as grad_q's buffer
+  if (attention::kBackwardConfigs[config].dq_atomic) {
+    dq_accum = torch::stable::empty({s.batch, s.heads_q, s.seq_q, padded_dim}, ScalarType::Float, std::nullopt,
+                                    q.device());
+    p.dq_accum = static_cast<float*>(dq_accum.data_ptr());
+  }
+  Tensor vectors;  // warp-specialized rows: lse and delta per block of query rows
+  if (attention::kBackwardConfigs[config].keys.warp_specialized) {
+    vectors = torch::stable::empty({attention::backward_vectors_elements(s.batch, s.heads_q, s.seq_q)},
+                                   ScalarType::Float, std::nullopt, q.device());
+    p.vectors = static_cast<float*>(vectors.data_ptr());
+  }
   check_cuda(attention::launch_backward(p, config, current_cuda_stream(device_index)), "attention backward launch");
   return {contiguous_result(grad_q), contiguous_result(grad_k), contiguous_result(grad_v)};
 }

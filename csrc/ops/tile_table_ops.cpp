@@ -161,6 +161,7 @@ std::string attention_backward_table() {
                        .add("max_arch", c.max_arch)
                        .add("key_engine", c.keys.wgmma ? "wgmma" : "mma.sync")
                        .add("key_split_products", c.keys.split_products)
+                       .add("key_warp_specialized", c.keys.warp_specialized)
                        .add("key_block_kv", c.keys.block_kv)
                        .add("key_block_q", c.keys.block_q)
                        .add("query_block_q", c.queries.block_q)

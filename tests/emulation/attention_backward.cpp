@@ -3,17 +3,20 @@
 // partial blocks, a single query row, head dims padded to 16 bytes, [B, S, H, D] k / v, grad_lse.
 // Usage: attention_backward SEED
 #include "emu_driver.h"
+#include "emu_tma.h"
 #include "kernels/attention/backward/bwd_delta.cuh"
 #include "kernels/attention/backward/bwd_dq_convert.cuh"
 #include "kernels/attention/backward/bwd_key.cuh"
 #include "kernels/attention/backward/bwd_key_wgmma.cuh"
 #include "kernels/attention/backward/bwd_key_wgmma_split.cuh"
+#include "kernels/attention/backward/bwd_key_ws.cuh"
 #include "kernels/attention/backward/bwd_query.cuh"
 #include "kernels/attention/backward/bwd_query_wgmma.cuh"
 
 namespace tilekernels::attention::detail {
 alignas(1024) unsigned char backward_key_wgmma_dynamic_smem[emu::kSmemBytes];
 alignas(1024) unsigned char backward_query_wgmma_dynamic_smem[emu::kSmemBytes];
+alignas(1024) unsigned char backward_key_ws_dynamic_smem[emu::kSmemBytes];
 }  // namespace tilekernels::attention::detail
 
 using namespace tilekernels;
@@ -56,9 +59,12 @@ void reference_backward(const emu::Problem& p, const std::vector<T>& q, const st
 template <int kConfig>
 bool run(const emu::Problem& p, bool with_grad_lse, std::mt19937& rng) {
   constexpr bool kWgmmaKeys = kBackwardConfigs[kConfig].keys.wgmma;
+  constexpr bool kWs = kBackwardConfigs[kConfig].keys.warp_specialized;
   using Key = std::conditional_t<
-      kBackwardConfigs[kConfig].keys.split_products, detail::BackwardKeySplitWgmmaKernel<kConfig>,
-      std::conditional_t<kWgmmaKeys, detail::BackwardKeyWgmmaKernel<kConfig>, detail::BackwardKeyKernel<kConfig>>>;
+      kWs, detail::BackwardKeyWsKernel<kConfig>,
+      std::conditional_t<
+          kBackwardConfigs[kConfig].keys.split_products, detail::BackwardKeySplitWgmmaKernel<kConfig>,
+          std::conditional_t<kWgmmaKeys, detail::BackwardKeyWgmmaKernel<kConfig>, detail::BackwardKeyKernel<kConfig>>>>;
   constexpr bool kDqAtomic = kBackwardConfigs[kConfig].dq_atomic;
   constexpr bool kWgmmaQueries = kBackwardConfigs[kConfig].queries.wgmma;
   using T = typename Key::T;
@@ -81,7 +87,9 @@ bool run(const emu::Problem& p, bool with_grad_lse, std::mt19937& rng) {
       dv(p.kv_elements(), emu::round_to<T>(NAN));
   const int64_t q_rows = int64_t(p.heads_q) * p.seq_q;
   std::vector<float> dq_accum(kDqAtomic ? rows * p.row() : 0, 0.0f);
-  const BackwardParams params{
+  // Poisoned: the pre-pass must write every element the kernel reads, padding rows included.
+  std::vector<float> vectors(kWs ? backward_vectors_elements(p.batch, p.heads_q, p.seq_q) : 0, NAN);
+  BackwardParams params{
       .q = q.data(), .k = k.data(), .v = v.data(), .out = out.data(), .grad_out = grad_out.data(), .lse = lse.data(),
       .grad_lse = with_grad_lse ? grad_lse.data() : nullptr, .delta = delta.data(),
       .grad_q = dq.data(), .grad_k = dk.data(), .grad_v = dv.data(), .dq_accum = dq_accum.data(),
@@ -94,10 +102,21 @@ bool run(const emu::Problem& p, bool with_grad_lse, std::mt19937& rng) {
       .grad_out_batch_stride = q_rows * p.row(), .grad_out_head_stride = int64_t(p.seq_q) * p.row(),
       .grad_out_row_stride = p.row(), .grad_row_stride = p.row(), .scale = p.scale, .causal = p.causal,
       .math = kBackwardConfigs[kConfig].math};
-  emu::launch(static_cast<unsigned>((rows + detail::kDeltaWarps - 1) / detail::kDeltaWarps), 32 * detail::kDeltaWarps,
-              [&] { detail::backward_delta_kernel<T>(params); });
-  if (kWgmmaKeys) emu::shared_memory = detail::backward_key_wgmma_dynamic_smem;
-  emu::launch(p.batch * p.heads_kv * ((p.seq_k + Key::kBKV - 1) / Key::kBKV), Key::kThreads, [&] { Key::run(params); });
+  if (kWs) params.vectors = vectors.data();
+  const int64_t delta_rows = kWs ? static_cast<int64_t>(vectors.size()) / 2 : rows;
+  emu::launch(static_cast<unsigned>((delta_rows + detail::kDeltaWarps - 1) / detail::kDeltaWarps),
+              32 * detail::kDeltaWarps, [&] { detail::backward_delta_kernel<T>(params); });
+  const unsigned key_blocks = p.batch * p.heads_kv * ((p.seq_k + Key::kBKV - 1) / Key::kBKV);
+  if constexpr (kWs) {
+    const BackwardTmaDescs descs(params, Key::kBQ, Key::kBKV);
+    const BackwardTmaMaps maps{emu::emulated_map(descs.q), emu::emulated_map(descs.grad_out), emu::emulated_map(descs.k),
+                               emu::emulated_map(descs.v), kDqAtomic ? emu::emulated_map(descs.dq) : CUtensorMap{}};
+    emu::shared_memory = detail::backward_key_ws_dynamic_smem;
+    emu::launch(key_blocks, Key::kThreads, [&] { Key::run(params, maps); });
+  } else {
+    if (kWgmmaKeys) emu::shared_memory = detail::backward_key_wgmma_dynamic_smem;
+    emu::launch(key_blocks, Key::kThreads, [&] { Key::run(params); });
+  }
   if constexpr (kDqAtomic) {
     emu::launch(static_cast<unsigned>((rows * p.row() / 4 + detail::kDqConvertThreads - 1) / detail::kDqConvertThreads),
                 detail::kDqConvertThreads, [&] { detail::backward_dq_convert_kernel<T>(params); });
@@ -121,11 +140,11 @@ bool run(const emu::Problem& p, bool with_grad_lse, std::mt19937& rng) {
 
 // The row of (math, head_dim) with these engines (wgmma key-block kernel, wgmma query-block kernel).
 constexpr int backward_row(MathMode math, int head_dim, bool wgmma_keys = false, bool wgmma_queries = false,
-                           bool dq_atomic = false) {
+                           bool dq_atomic = false, bool warp_specialized = false) {
   for (int i = 0; i < kNumBackwardConfigs; ++i)
     if (kBackwardConfigs[i].math == math && kBackwardConfigs[i].head_dim == head_dim &&
         kBackwardConfigs[i].keys.wgmma == wgmma_keys && kBackwardConfigs[i].queries.wgmma == wgmma_queries &&
-        kBackwardConfigs[i].dq_atomic == dq_atomic)
+        kBackwardConfigs[i].dq_atomic == dq_atomic && kBackwardConfigs[i].keys.warp_specialized == warp_specialized)
       return i;
   return -1;
 }
@@ -157,5 +176,13 @@ int main(int argc, char** argv) {
   ok &= run<backward_row(MathMode::kFp16, 256, true, false, true)>({1, 4, 2, 37, 153, 200, false, 0.07f, false}, false, rng);
   ok &= run<backward_row(MathMode::kBf16, 256, true, false, true)>({1, 2, 1, 130, 70, 256, true, 0.06f, true}, true, rng);
   ok &= run<backward_row(MathMode::kFp16, 256, true, false, true)>({2, 1, 1, 1, 65, 256, false, 0.06f, false}, false, rng);
+  // Warp-specialized key-block kernel (TMA, mbarrier ring), with the query-block kernel and with dQ atomics.
+  ok &= run<backward_row(MathMode::kFp16, 64, true, true, false, true)>({1, 4, 2, 137, 153, 40, false, 0.16f, false}, false, rng);
+  ok &= run<backward_row(MathMode::kBf16, 128, true, true, false, true)>({2, 2, 2, 130, 190, 128, true, 0.09f, true}, true, rng);
+  ok &= run<backward_row(MathMode::kFp16, 64, true, false, true, true)>({1, 4, 2, 137, 153, 40, false, 0.16f, false}, false, rng);
+  ok &= run<backward_row(MathMode::kBf16, 64, true, false, true, true)>({1, 2, 2, 70, 245, 64, true, 0.3f, true}, true, rng);
+  ok &= run<backward_row(MathMode::kFp16, 128, true, false, true, true)>({1, 2, 1, 265, 100, 100, true, 0.2f, true}, true, rng);
+  ok &= run<backward_row(MathMode::kBf16, 128, true, false, true, true)>({1, 1, 1, 1, 70, 128, false, 0.09f, false}, false, rng);
+  ok &= run<backward_row(MathMode::kFp16, 128, true, false, true, true)>({2, 2, 2, 130, 190, 128, true, 0.09f, false}, false, rng);
   return emu::finish(ok);
 }

@@ -10,7 +10,7 @@
 namespace emu {
 inline CUtensorMap emulated_map(const tilekernels::TensorMapDesc& desc) {
   if (desc.rank == 0) std::abort();
-  TensorMap m{static_cast<const unsigned char*>(desc.base), desc.rank, {}, {}, {}};
+  TensorMap m{static_cast<const unsigned char*>(desc.base), desc.rank, {}, {}, {}, desc.fp32 ? 4 : 2};
   for (int i = 0; i < desc.rank; ++i) {
     m.dims[i] = desc.dims[i];
     m.box[i] = desc.box[i];

@@ -40,13 +40,14 @@ inline TensorMapDesc operand_map(const void* base, bool bf16, int64_t head_dim, 
   t.base = base;
   t.bf16 = bf16;
   t.rank = 4;
+  // A dimension of one index (its stride is then anything) or of stride 0 becomes extent 1.
   t.dims[0] = static_cast<uint64_t>(head_dim);
   t.dims[1] = static_cast<uint64_t>(rows);
   t.dims[2] = static_cast<uint64_t>(head_stride ? heads : 1);
   t.dims[3] = static_cast<uint64_t>(batch_stride ? batch : 1);
-  t.strides_bytes[0] = stride_bytes(row_stride);
-  t.strides_bytes[1] = stride_bytes(head_stride);
-  t.strides_bytes[2] = stride_bytes(batch_stride);
+  t.strides_bytes[0] = stride_bytes(rows > 1 ? row_stride : 0);
+  t.strides_bytes[1] = stride_bytes(heads > 1 ? head_stride : 0);
+  t.strides_bytes[2] = stride_bytes(batch > 1 ? batch_stride : 0);
   t.box[0] = kTmaBoxColumns;
   t.box[1] = static_cast<uint32_t>(box_rows);
   t.box[2] = 1;

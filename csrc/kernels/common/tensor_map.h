@@ -12,13 +12,15 @@ namespace tilekernels {
 
 inline constexpr int kMaxTensorMapRank = 5;
 
-// A tensor of 16-bit elements (fp16 or bf16) of `rank` dimensions, innermost (contiguous) first, seen
-// as boxes of box[0] x box[1] x ... elements in the 128-byte swizzle. strides_bytes[i] is the distance
+// A tensor of 16-bit elements (fp16 or bf16; or fp32) of `rank` dimensions, innermost (contiguous)
+// first, seen as boxes of box[0] x box[1] x ... elements in the 128-byte swizzle (box[0] elements: at
+// most 128 bytes). strides_bytes[i] is the distance
 // between consecutive indices of dimension i + 1; a dimension of extent 1 may have any stride (the
 // kernels index it with 0). Elements outside the tensor read as zero.
 struct TensorMapDesc {
   const void* base = nullptr;
   bool bf16 = false;
+  bool fp32 = false;  // fp32 elements (bf16 is then ignored)
   int rank = 0;
   uint64_t dims[kMaxTensorMapRank] = {};
   uint64_t strides_bytes[kMaxTensorMapRank - 1] = {};
@@ -64,7 +66,10 @@ inline cudaError_t encode_tensor_map(const TensorMapDesc& t, CUtensorMap* map) {
     if (i + 1 < t.rank) strides[i] = t.strides_bytes[i];
   }
   const CUresult result =
-      encode(map, t.bf16 ? CU_TENSOR_MAP_DATA_TYPE_BFLOAT16 : CU_TENSOR_MAP_DATA_TYPE_FLOAT16,
+      encode(map,
+             t.fp32   ? CU_TENSOR_MAP_DATA_TYPE_FLOAT32
+             : t.bf16 ? CU_TENSOR_MAP_DATA_TYPE_BFLOAT16
+                      : CU_TENSOR_MAP_DATA_TYPE_FLOAT16,
              static_cast<cuuint32_t>(t.rank), const_cast<void*>(t.base), dims, strides, box, element_strides,
              CU_TENSOR_MAP_INTERLEAVE_NONE, CU_TENSOR_MAP_SWIZZLE_128B, CU_TENSOR_MAP_L2_PROMOTION_L2_256B,
              CU_TENSOR_MAP_FLOAT_OOB_FILL_NONE);

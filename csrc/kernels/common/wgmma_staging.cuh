@@ -1,7 +1,8 @@
 #pragma once
-// Accumulators of a warpgroup's m64nN wgmma, rounded to 16 bits and written to shared memory in the
-// 128-byte swizzle of a tensor map's boxes, for bulk tensor stores (TMA): the epilogue of the bmm TMA
-// rows and of the warp-specialized attention rows. Torch-free.
+// Accumulators of a warpgroup's m64nN wgmma, rounded to 16 bits (or kept in fp32) and written to shared
+// memory in the 128-byte swizzle of a tensor map's boxes, for bulk tensor stores and reductions (TMA):
+// the epilogue of the bmm TMA rows and of the warp-specialized attention rows, the backward's dQ sums.
+// Torch-free.
 #include <cuda_bf16.h>
 #include <cuda_fp16.h>
 
@@ -9,6 +10,7 @@
 #include <type_traits>
 
 #include "kernels/common/pack2.cuh"
+#include "kernels/ptx/st_shared.cuh"
 #include "kernels/ptx/stmatrix.cuh"
 
 namespace tilekernels {
@@ -32,6 +34,27 @@ __device__ __forceinline__ void stage_wgmma_rows_16bit(const float (&acc)[kBN / 
     const float* a = &acc[8 * jj];
     ptx::stmatrix_x4(row_address + (col / 64) * 64 * 128 + chunk * 16, pack2<T>(a[0], a[1]), pack2<T>(a[2], a[3]),
                      pack2<T>(a[4], a[5]), pack2<T>(a[6], a[7]));
+  }
+}
+
+// A warpgroup's m64 x kBN fp32 accumulators as kBN / 32 boxes of 64 rows x 32 columns (8 KB each,
+// rows of 128 bytes in the 128-byte swizzle: what a bulk tensor copy of a 32 x 64 fp32 box reads). A
+// thread's column pair of one row is 8 bytes of a 16-byte chunk; the swizzle spreads the eight rows a
+// quarter-warp writes over distinct chunks (two wavefronts per 256 bytes, the minimum).
+template <int kBN>
+__device__ __forceinline__ void stage_wgmma_rows_fp32(const float (&acc)[kBN / 2], uint32_t staging) {
+  static_assert(kBN % 32 == 0, "whole 32-column boxes");
+  const int lane = threadIdx.x & 31, warp_in_group = (threadIdx.x >> 5) & 3;
+  const int g = lane >> 2, t = lane & 3;
+#pragma unroll
+  for (int half = 0; half < 2; ++half) {
+    const int row = warp_in_group * 16 + g + 8 * half;
+#pragma unroll
+    for (int nt = 0; nt < kBN / 8; ++nt) {
+      const uint32_t chunk = static_cast<uint32_t>(2 * (nt % 4) + (t >> 1)) ^ static_cast<uint32_t>(row & 7);
+      const uint32_t address = staging + (nt / 4) * (64 * 128) + row * 128 + chunk * 16 + (t & 1) * 8;
+      ptx::st_shared_v2(address, __float_as_uint(acc[4 * nt + 2 * half]), __float_as_uint(acc[4 * nt + 2 * half + 1]));
+    }
   }
 }
 

@@ -41,6 +41,14 @@ __device__ __forceinline__ void tma_load_3d_multicast(uint32_t dst, const void* 
       : "memory");
 }
 
+// A plain bulk copy of `bytes` (a multiple of 16) contiguous bytes from global `src` to shared `dst`
+// (both 16-byte aligned), completing them on the mbarrier `bar`. No tensor map: nothing is zero-filled.
+__device__ __forceinline__ void bulk_load(uint32_t dst, const void* src, uint32_t bytes, uint32_t bar) {
+  asm volatile("cp.async.bulk.shared::cluster.global.mbarrier::complete_tx::bytes [%0], [%1], %2, [%3];\n" ::"r"(dst),
+               "l"(reinterpret_cast<uint64_t>(src)), "r"(bytes), "r"(bar)
+               : "memory");
+}
+
 // Stores the box at shared-memory address `src` to element coordinates (x, y, z) of the tensor that
 // `map` describes. Shared-memory writes before it need fence_proxy_async_shared() (wgmma.cuh) first.
 __device__ __forceinline__ void tma_store_3d(const void* map, uint32_t src, int32_t x, int32_t y, int32_t z) {
@@ -55,6 +63,16 @@ __device__ __forceinline__ void tma_store_4d(const void* map, uint32_t src, int3
   asm volatile("cp.async.bulk.tensor.4d.global.shared::cta.bulk_group [%0, {%2, %3, %4, %5}], [%1];\n" ::"l"(
                    reinterpret_cast<uint64_t>(map)),
                "r"(src), "r"(x), "r"(y), "r"(z), "r"(w)
+               : "memory");
+}
+
+// Adds the fp32 box at shared-memory address `src` to element coordinates (x, y, z) of the tensor that
+// `map` describes (reductions in L2, atomic per element; elements outside the tensor are skipped).
+// Tracked in bulk groups as the stores are.
+__device__ __forceinline__ void tma_reduce_add_3d(const void* map, uint32_t src, int32_t x, int32_t y, int32_t z) {
+  asm volatile("cp.reduce.async.bulk.tensor.3d.global.shared::cta.add.tile.bulk_group [%0, {%2, %3, %4}], [%1];\n" ::"l"(
+                   reinterpret_cast<uint64_t>(map)),
+               "r"(src), "r"(x), "r"(y), "r"(z)
                : "memory");
 }
 

@@ -6,10 +6,11 @@ Per group of query heads sharing a kv head (their rows stacked, so the products 
 group in one fixed order: deterministic):
     S = scale Q K^T,  P = softmax(S) (causal: 0 above the diagonal),  dV = P^T dO,
     dP = dO V^T,      dS = P (dP - delta),  dQ = scale dS K,  dK = scale dS^T Q,
-with delta = rowsum(P * dP) - grad_lse (= rowsum(dO * O) - grad_lse). Blocks compute in float32:
-16-bit inputs are exact in TF32, so their products run as TF32 ("high") and only P and dS round (to
-TF32, finer than the 16-bit rounding of the fused kernels); float32 inputs follow
-torch.get_float32_matmul_precision() as the forward does. A block holds whole rows of S, so P is their
+with delta = rowsum(P * dP) - grad_lse (= rowsum(dO * O) - grad_lse). Blocks compute in float32. For
+16-bit inputs S and dP run as TF32 ("high"; the inputs are exact in TF32, and dP - delta cancels, so
+dP keeps fp32), while the three products of P or dS round them to the input dtype, as FlashAttention
+and the fused kernels do, and run on the 16-bit tensor-core path (twice TF32's rate, half its bytes);
+float32 inputs follow torch.get_float32_matmul_precision() as the forward does. A block holds whole rows of S, so P is their
 softmax rather than exp(S - lse), and delta comes from P and dP: neither the forward's lse nor its
 output (nor their rounding) is needed. Score blocks are bounded by a memory budget (kv heads, then
 query rows).
@@ -36,7 +37,8 @@ def attention_backward_composite(grad_out: torch.Tensor, q: torch.Tensor, k: tor
     heads_kv, seq_k, dim_v = k.shape[1], k.shape[2], v.shape[3]
     group = heads // heads_kv
     scale = 1.0 / math.sqrt(dim) if scale is None else scale
-    precision = None if q.dtype == torch.float32 else "high"
+    half = q.dtype != torch.float32
+    precision = "high" if half else None
     grad_q, grad_k, grad_v = (torch.zeros(t.shape, dtype=t.dtype, device=t.device) for t in (q, k, v))
     if min(batch, heads, seq_q, seq_k) == 0:
         return grad_q, grad_k, grad_v
@@ -63,7 +65,8 @@ def attention_backward_composite(grad_out: torch.Tensor, q: torch.Tensor, k: tor
         grad_v_block = torch.zeros_like(v_block)
         for r0 in range(0, rows, row_block):
             rs = slice(r0, min(r0 + row_block, rows))
-            q_block, grad_out_block = q_rows[hs, rs].float(), grad_out_rows[hs, rs].float()
+            q_rows_block, grad_out_rows_block = q_rows[hs, rs], grad_out_rows[hs, rs]
+            q_block, grad_out_block = q_rows_block.float(), grad_out_rows_block.float()
             scores = _bmm(q_block, k_block.transpose(1, 2), precision) * scale
             if is_causal:
                 # Top-left aligned: query row i (of its head) sees keys j <= i (key 0 at least).
@@ -71,15 +74,23 @@ def attention_backward_composite(grad_out: torch.Tensor, q: torch.Tensor, k: tor
                 scores = scores.masked_fill(keys[None, None, :] > query[None, :, None], float("-inf"))
             probs = torch.softmax(scores, -1)
             del scores
-            grad_v_block += _bmm(probs.transpose(1, 2), grad_out_block, precision)
+            if half:
+                grad_v_block += _bmm(probs.transpose(1, 2).to(q.dtype), grad_out_rows_block, None).float()
+            else:
+                grad_v_block += _bmm(probs.transpose(1, 2), grad_out_block, precision)
             grad_scores = _bmm(grad_out_block, v_block.transpose(1, 2), precision)
             delta = (probs * grad_scores).sum(-1, keepdim=True)
             if grad_lse_rows is not None:
                 delta = delta - grad_lse_rows[hs, rs, None]
             grad_scores = probs * (grad_scores - delta)
             del probs
-            grad_q_rows[hs, rs] = (_bmm(grad_scores, k_block, precision) * scale).to(q.dtype)
-            grad_k_block += _bmm(grad_scores.transpose(1, 2), q_block, precision) * scale
+            if half:
+                grad_scores = (grad_scores * scale).to(q.dtype)
+                grad_q_rows[hs, rs] = _bmm(grad_scores, k_heads[hs], None)
+                grad_k_block += _bmm(grad_scores.transpose(1, 2), q_rows_block, None).float()
+            else:
+                grad_q_rows[hs, rs] = (_bmm(grad_scores, k_block, precision) * scale).to(q.dtype)
+                grad_k_block += _bmm(grad_scores.transpose(1, 2), q_block, precision) * scale
         grad_k_heads[hs] = grad_k_block.to(k.dtype)
         grad_v_heads[hs] = grad_v_block.to(v.dtype)
     return grad_q, grad_k, grad_v

@@ -21,6 +21,9 @@ struct BackwardKeyTiles {
   // wgmma, two warpgroups sharing block_kv keys and splitting each job's products (S^T, dV / dP^T, dK):
   // bwd_key_wgmma_split.cuh, for head dim 256, whose dK and dV do not fit one warpgroup's registers.
   bool split_products = false;
+  // wgmma fed by a TMA producer warpgroup through an mbarrier ring, two consumer warpgroups of 64 keys
+  // (bwd_key_ws.cuh; warps counts the consumers'); block_q is the vectors' block (kVectorRows).
+  bool warp_specialized = false;
 };
 
 // The query-block kernel: a CTA owns block_q rows of one query head (warp w: 16 * (block_q / 16 /
@@ -42,8 +45,9 @@ struct BackwardConfig {
   int max_arch;
   BackwardKeyTiles keys;
   BackwardQueryTiles queries;  // unused with dq_atomic
-  // dQ accumulated by the key-block kernel (fp32 reductions into scratch, then a conversion pass) instead
-  // of the query-block kernel: 5 products per block pair instead of 7, in a nondeterministic order.
+  // dQ accumulated by the key-block kernel (fp32 reductions into scratch, per thread or, warp-specialized,
+  // by bulk tensor reductions; then a conversion pass) instead of the query-block kernel: 5 products per
+  // block pair instead of 7, in a nondeterministic order.
   bool dq_atomic = false;
 
   constexpr bool supports_arch(int arch) const { return min_arch <= arch && arch <= max_arch; }
@@ -52,31 +56,45 @@ struct BackwardConfig {
 // clang-format off
 inline constexpr BackwardConfig kBackwardConfigs[] = {
 #define TK_HALF_BACKWARD_CONFIGS(P, M)                                                                             \
-    {P "_d64_bwd",  M, 64,  3, 80, 1000, {.block_kv = 64, .warps = 4, .block_q = 64, .stages = 2},                 \
+    {P "_d64_bwd",  M, 64,  5, 80, 1000, {.block_kv = 64, .warps = 4, .block_q = 64, .stages = 2},                 \
                                          {.block_q = 64, .warps = 4, .block_kv = 64, .stages = 2}},                \
-    {P "_d128_bwd", M, 128, 3, 80, 1000, {.block_kv = 64, .warps = 4, .block_q = 32, .stages = 2},                 \
+    {P "_d128_bwd", M, 128, 5, 80, 1000, {.block_kv = 64, .warps = 4, .block_q = 32, .stages = 2},                 \
                                          {.block_q = 64, .warps = 4, .block_kv = 64, .stages = 2}},                \
     /* on wgmma (sm_90 only): the key-block kernel only, then both (H200, 2026-12-03: the backward */           \
     /* 1.25-1.6x faster than the mma.sync rows, benchmarks/RESULTS.md) */                                       \
-    {P "_d64_bwd_wgmma_keys",  M, 64,  2, 90, 90, {.block_kv = 128, .warps = 8, .block_q = 64, .stages = 2,        \
+    {P "_d64_bwd_wgmma_keys",  M, 64,  4, 90, 90, {.block_kv = 128, .warps = 8, .block_q = 64, .stages = 2,        \
                                                    .wgmma = true},                                                \
                                                   {.block_q = 64, .warps = 4, .block_kv = 64, .stages = 2}},      \
-    {P "_d128_bwd_wgmma_keys", M, 128, 2, 90, 90, {.block_kv = 128, .warps = 8, .block_q = 64, .stages = 2,        \
+    {P "_d128_bwd_wgmma_keys", M, 128, 4, 90, 90, {.block_kv = 128, .warps = 8, .block_q = 64, .stages = 2,        \
                                                    .wgmma = true},                                                \
                                                   {.block_q = 64, .warps = 4, .block_kv = 64, .stages = 2}},      \
-    {P "_d64_bwd_wgmma",  M, 64,  0, 90, 90, {.block_kv = 128, .warps = 8, .block_q = 64, .stages = 2,             \
+    {P "_d64_bwd_wgmma",  M, 64,  2, 90, 90, {.block_kv = 128, .warps = 8, .block_q = 64, .stages = 2,             \
                                               .wgmma = true},                                                     \
                                              {.block_q = 128, .warps = 8, .block_kv = 128, .stages = 2,           \
                                               .wgmma = true}},                                                    \
-    {P "_d128_bwd_wgmma", M, 128, 1, 90, 90, {.block_kv = 128, .warps = 8, .block_q = 64, .stages = 2,             \
+    {P "_d128_bwd_wgmma", M, 128, 3, 90, 90, {.block_kv = 128, .warps = 8, .block_q = 64, .stages = 2,             \
                                               .wgmma = true},                                                     \
                                              {.block_q = 128, .warps = 8, .block_kv = 64, .stages = 2,            \
                                               .wgmma = true}},                                                    \
-    /* dQ by fp32 reductions from the key-block kernel: first at d128 (1.1x the row above), second at d64 */   \
-    {P "_d64_bwd_wgmma_dq_atomic",  M, 64,  1, 90, 90, {.block_kv = 128, .warps = 8, .block_q = 64, .stages = 2,   \
+    /* dQ by per-thread fp32 reductions from the key-block kernel (1.05-1.1x the row above at d128) */        \
+    {P "_d64_bwd_wgmma_dq_atomic",  M, 64,  3, 90, 90, {.block_kv = 128, .warps = 8, .block_q = 64, .stages = 2,   \
                                                         .wgmma = true}, {}, true},                                \
-    {P "_d128_bwd_wgmma_dq_atomic", M, 128, 0, 90, 90, {.block_kv = 128, .warps = 8, .block_q = 64, .stages = 2,   \
+    {P "_d128_bwd_wgmma_dq_atomic", M, 128, 2, 90, 90, {.block_kv = 128, .warps = 8, .block_q = 64, .stages = 2,   \
                                                         .wgmma = true}, {}, true},                                \
+    /* warp-specialized key-block kernel (TMA producer, mbarrier ring), ranked first (H200, 2026-12-04: */    \
+    /* with dQ by bulk tensor reductions 1.22-1.27x every row above; deterministic, 1.08-1.10x both-wgmma) */   \
+    {P "_d64_bwd_ws",  M, 64,  1, 90, 90, {.block_kv = 128, .warps = 8, .block_q = 64, .stages = 4,                \
+                                           .wgmma = true, .warp_specialized = true},                              \
+                                          {.block_q = 128, .warps = 8, .block_kv = 128, .stages = 2,              \
+                                           .wgmma = true}},                                                       \
+    {P "_d128_bwd_ws", M, 128, 1, 90, 90, {.block_kv = 128, .warps = 8, .block_q = 64, .stages = 3,                \
+                                           .wgmma = true, .warp_specialized = true},                              \
+                                          {.block_q = 128, .warps = 8, .block_kv = 64, .stages = 2,               \
+                                           .wgmma = true}},                                                       \
+    {P "_d64_bwd_ws_dq_atomic",  M, 64,  0, 90, 90, {.block_kv = 128, .warps = 8, .block_q = 64, .stages = 4,      \
+                                                     .wgmma = true, .warp_specialized = true}, {}, true},         \
+    {P "_d128_bwd_ws_dq_atomic", M, 128, 0, 90, 90, {.block_kv = 128, .warps = 8, .block_q = 64, .stages = 2,      \
+                                                     .wgmma = true, .warp_specialized = true}, {}, true},         \
     /* head dim 256: the warpgroups split each job's products; dQ by fp32 reductions (no deterministic row) */  \
     {P "_d256_bwd_wgmma_split_dq_atomic", M, 256, 0, 90, 90, {.block_kv = 64, .warps = 8, .block_q = 64,         \
                                                              .stages = 2, .wgmma = true, .split_products = true}, \

@@ -18,6 +18,7 @@
 #include "kernels/attention/backward/bwd_key.cuh"
 #include "kernels/attention/backward/bwd_key_wgmma.cuh"
 #include "kernels/attention/backward/bwd_key_wgmma_split.cuh"
+#include "kernels/attention/backward/bwd_key_ws.cuh"
 #include "kernels/attention/backward/bwd_query.cuh"
 #include "kernels/attention/backward/bwd_query_wgmma.cuh"
 #include "kernels/common/build_archs.h"
@@ -29,23 +30,53 @@ namespace tilekernels::attention::detail {
 // of the two), 227 KB on sm_90.
 constexpr int backward_smem_limit(int min_arch) { return min_arch >= 90 ? 232448 : 101376; }
 
-// The key-block kernel of a row, on its engine.
-template <int kConfig, bool kWgmma = kBackwardConfigs[kConfig].keys.wgmma,
-          bool kSplit = kBackwardConfigs[kConfig].keys.split_products>
+// The key-block kernel of a row, on its engine, and its launch on `grid` CTAs.
+enum class KeyEngine { kMmaSync, kWgmma, kWgmmaSplit, kWarpSpecialized };
+
+template <int kConfig>
+constexpr KeyEngine key_engine() {
+  constexpr BackwardKeyTiles kKeys = kBackwardConfigs[kConfig].keys;
+  return !kKeys.wgmma ? KeyEngine::kMmaSync
+         : kKeys.warp_specialized ? KeyEngine::kWarpSpecialized
+         : kKeys.split_products   ? KeyEngine::kWgmmaSplit
+                                  : KeyEngine::kWgmma;
+}
+
+template <int kConfig, KeyEngine kEngine = key_engine<kConfig>()>
 struct KeyKernelOf {
   using Kernel = BackwardKeyKernel<kConfig>;
   static constexpr auto kFunction = &backward_key_kernel<kConfig>;
 };
 template <int kConfig>
-struct KeyKernelOf<kConfig, true, false> {
+struct KeyKernelOf<kConfig, KeyEngine::kWgmma> {
   using Kernel = BackwardKeyWgmmaKernel<kConfig>;
   static constexpr auto kFunction = &backward_key_wgmma_kernel<kConfig>;
 };
 template <int kConfig>
-struct KeyKernelOf<kConfig, true, true> {
+struct KeyKernelOf<kConfig, KeyEngine::kWgmmaSplit> {
   using Kernel = BackwardKeySplitWgmmaKernel<kConfig>;
   static constexpr auto kFunction = &backward_key_split_wgmma_kernel<kConfig>;
 };
+template <int kConfig>
+struct KeyKernelOf<kConfig, KeyEngine::kWarpSpecialized> {
+  using Kernel = BackwardKeyWsKernel<kConfig>;
+  static constexpr auto kFunction = &backward_key_ws_kernel<kConfig>;
+};
+
+template <int kConfig>
+cudaError_t launch_key_kernel(const BackwardParams& p, unsigned grid, cudaStream_t stream) {
+  using Of = KeyKernelOf<kConfig>;
+  if constexpr (key_engine<kConfig>() == KeyEngine::kWarpSpecialized) {
+    if (p.vectors == nullptr) return cudaErrorInvalidValue;
+    BackwardTmaMaps maps;
+    const cudaError_t err = BackwardTmaDescs(p, Of::Kernel::kBQ, Of::Kernel::kBKV).encode(maps);
+    if (err != cudaSuccess) return err;
+    Of::kFunction<<<grid, Of::Kernel::kThreads, Of::Kernel::kSmemBytes, stream>>>(p, maps);
+  } else {
+    Of::kFunction<<<grid, Of::Kernel::kThreads, Of::Kernel::kSmemBytes, stream>>>(p);
+  }
+  return cudaGetLastError();
+}
 
 // The query-block kernel of a row, on its engine.
 template <int kConfig, bool kWgmma = kBackwardConfigs[kConfig].queries.wgmma>
@@ -85,7 +116,9 @@ cudaError_t launch_backward_config(const BackwardParams& p, cudaStream_t stream)
   if (p.seq_q > INT_MAX || p.seq_k > INT_MAX) return cudaErrorInvalidValue;
   if (kCfg.dq_atomic && (p.dq_accum == nullptr || p.grad_row_stride % 8 != 0)) return cudaErrorInvalidValue;
   const int64_t rows = p.batch * p.heads_q * p.seq_q;
-  const int64_t delta_blocks = (rows + kDeltaWarps - 1) / kDeltaWarps;
+  // With the vectors, the pre-pass also covers the padding rows of the last block of each query head.
+  const int64_t delta_rows = p.vectors ? backward_vectors_elements(p.batch, p.heads_q, p.seq_q) / 2 : rows;
+  const int64_t delta_blocks = (delta_rows + kDeltaWarps - 1) / kDeltaWarps;
   const int64_t key_blocks = p.batch * p.heads_kv * ((p.seq_k + Key::kBKV - 1) / Key::kBKV);
   if (delta_blocks > INT_MAX || key_blocks > INT_MAX) return cudaErrorInvalidConfiguration;
   cudaError_t err = allow_dynamic_smem<KeyKernelOf<kConfig>::kFunction>(Key::kSmemBytes);
@@ -98,8 +131,7 @@ cudaError_t launch_backward_config(const BackwardParams& p, cudaStream_t stream)
   backward_delta_kernel<T><<<static_cast<unsigned>(delta_blocks), 32 * kDeltaWarps, 0, stream>>>(p);
   err = cudaGetLastError();
   if (err != cudaSuccess) return err;
-  KeyKernelOf<kConfig>::kFunction<<<static_cast<unsigned>(key_blocks), Key::kThreads, Key::kSmemBytes, stream>>>(p);
-  err = cudaGetLastError();
+  err = launch_key_kernel<kConfig>(p, static_cast<unsigned>(key_blocks), stream);
   if (err != cudaSuccess) return err;
   if constexpr (kCfg.dq_atomic) {
     // Grid-stride: a few waves of CTAs are enough for a conversion at memory speed.

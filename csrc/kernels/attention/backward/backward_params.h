@@ -21,7 +21,18 @@ namespace tilekernels::attention {
 //   * grad_q, grad_k, grad_v are [batch, heads, seq, grad_row_stride] buffers of q's dtype (rows
 //     padded to 16 bytes; the kernels write the first head_dim columns);
 //   * rows with dq_atomic: dq_accum is fp32 scratch of batch * heads_q * seq_q * grad_row_stride;
+//   * warp-specialized rows: vectors is fp32 scratch of batch * heads_q * ceil(seq_q / kVectorRows) *
+//     2 * kVectorRows (backward_vectors_elements), and every operand is one a tensor map describes;
 //   * 1 <= head_dim <= the configuration's; seq_q, seq_k >= 1.
+// The warp-specialized key-block kernel reads lse and delta per block of query rows with one bulk copy:
+// the delta pre-pass writes, per kVectorRows rows of a query head, lse * log2(e) then delta, zero past
+// seq_q (so that the copy never leaves the buffer and padding rows stay finite).
+inline constexpr int kVectorRows = 64;
+
+inline int64_t backward_vectors_elements(int64_t batch, int64_t heads_q, int64_t seq_q) {
+  return batch * heads_q * ((seq_q + kVectorRows - 1) / kVectorRows) * 2 * kVectorRows;
+}
+
 struct BackwardParams {
   const void* q = nullptr;
   const void* k = nullptr;
@@ -35,6 +46,7 @@ struct BackwardParams {
   void* grad_k = nullptr;
   void* grad_v = nullptr;
   float* dq_accum = nullptr;  // rows with dq_atomic: fp32 scratch laid out as grad_q (the launcher zeroes it)
+  float* vectors = nullptr;   // warp-specialized rows: lse * log2(e) and delta per block of query rows
   int64_t batch = 0, heads_q = 0, heads_kv = 0;
   int64_t seq_q = 0, seq_k = 0, head_dim = 0;
   int64_t q_batch_stride = 0, q_head_stride = 0, q_row_stride = 0;

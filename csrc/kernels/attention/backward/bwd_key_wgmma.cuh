@@ -20,6 +20,7 @@
 
 #include "kernels/attention/backward/backward_configs.h"
 #include "kernels/attention/backward/backward_params.h"
+#include "kernels/attention/backward/bwd_dq_atomic.cuh"
 #include "kernels/attention/kernel_common.cuh"
 #include "kernels/attention/operand.cuh"
 #include "kernels/attention/smem_layout.cuh"
@@ -27,7 +28,6 @@
 #include "kernels/common/wgmma_staging.cuh"
 #include "kernels/ptx/cp_async.cuh"
 #include "kernels/ptx/ex2.cuh"
-#include "kernels/ptx/red_add.cuh"
 #include "kernels/ptx/shared_address.cuh"
 #include "kernels/ptx/wgmma.cuh"
 
@@ -256,37 +256,10 @@ struct BackwardKeyWgmmaKernel {
     __syncthreads();                   // ... of both warpgroups
     const int key0 = kD == 64 ? 64 * wg : 0;
     const int col0 = kD == 64 ? 0 : 64 * wg;
-    const uint32_t k_tile = ptx::shared_address(k_smem) + (col0 / 64) * (kBKV * 128);
-    float dq[1][8][4];
-    float(&dq_acc)[32] = reinterpret_cast<float(&)[32]>(dq);
-    ptx::wgmma_fence();
-#pragma unroll
-    for (int kk = 0; kk < kDqKeys / 16; ++kk) {
-      const uint32_t row = (key0 + 16 * kk) * 128;
-      ptx::wgmma_m64k16_f16_ss<64, kBf16, 1, 1>(dq_acc, ptx::wgmma_sw128_mn_desc(ds_tile + row, 64 * 128, 1024),
-                                                ptx::wgmma_sw128_mn_desc(k_tile + row, kBKV * 128, 1024), kk > 0);
-    }
-    ptx::wgmma_commit();
-    ptx::wgmma_wait<0>();
-    ptx::wgmma_keep(dq_acc);
-    const int seq_q = static_cast<int>(p.seq_q), head_dim = static_cast<int>(p.head_dim);
-    float* rows = p.dq_accum + static_cast<int64_t>(bh) * seq_q * p.grad_row_stride;
-#pragma unroll
-    for (int half = 0; half < 2; ++half) {
-      const int row = q0 + 16 * (warp % 4) + g + 8 * half;
-      if (row >= seq_q) continue;
-      float* dst = rows + static_cast<int64_t>(row) * p.grad_row_stride;
-#pragma unroll
-      for (int nt = 0; nt < 8; ++nt) {
-        const int col = col0 + nt * 8 + 2 * t;
-        const float x = dq[0][nt][2 * half], y = dq[0][nt][2 * half + 1];
-        if (col + 1 < head_dim) {
-          ptx::red_add_f32x2(dst + col, x, y);
-        } else if (col < head_dim) {
-          ptx::red_add_f32(dst + col, x);
-        }
-      }
-    }
+    float dq[32];
+    dq_product<64, kDqKeys, kBKV, kBf16>(dq, ds_tile + key0 * 128,
+                                         ptx::shared_address(k_smem) + (col0 / 64) * (kBKV * 128) + key0 * 128);
+    reduce_dq<64>(dq, p, bh, q0, col0, warp % 4, g, t);
   }
 };
 

@@ -15,6 +15,7 @@
 
 #include "kernels/attention/backward/backward_configs.h"
 #include "kernels/attention/backward/backward_params.h"
+#include "kernels/attention/backward/bwd_dq_atomic.cuh"
 #include "kernels/attention/kernel_common.cuh"
 #include "kernels/attention/operand.cuh"
 #include "kernels/attention/smem_layout.cuh"
@@ -23,7 +24,6 @@
 #include "kernels/ptx/cp_async.cuh"
 #include "kernels/ptx/ex2.cuh"
 #include "kernels/ptx/named_barrier.cuh"
-#include "kernels/ptx/red_add.cuh"
 #include "kernels/ptx/shared_address.cuh"
 #include "kernels/ptx/wgmma.cuh"
 
@@ -247,37 +247,9 @@ struct BackwardKeySplitWgmmaKernel {
   static __device__ __forceinline__ void add_dq(const BackwardParams& p, uint32_t ds_tile, const unsigned char* k_smem,
                                                 int bh, int q0, int wg, int warp, int g, int t) {
     const int col0 = kDqColumns * wg;
-    const uint32_t k_tile = ptx::shared_address(k_smem) + (col0 / 64) * (kBKV * 128);
-    float dq[1][kDqColumns / 8][4];
-    float(&dq_acc)[kDqColumns / 2] = reinterpret_cast<float(&)[kDqColumns / 2]>(dq);
-    ptx::wgmma_fence();
-#pragma unroll
-    for (int kk = 0; kk < kBKV / 16; ++kk) {
-      const uint32_t row = 16 * kk * 128;
-      ptx::wgmma_m64k16_f16_ss<kDqColumns, kBf16, 1, 1>(dq_acc, ptx::wgmma_sw128_mn_desc(ds_tile + row, 64 * 128, 1024),
-                                                        ptx::wgmma_sw128_mn_desc(k_tile + row, kBKV * 128, 1024), kk > 0);
-    }
-    ptx::wgmma_commit();
-    ptx::wgmma_wait<0>();
-    ptx::wgmma_keep(dq_acc);
-    const int seq_q = static_cast<int>(p.seq_q), head_dim = static_cast<int>(p.head_dim);
-    float* rows = p.dq_accum + static_cast<int64_t>(bh) * seq_q * p.grad_row_stride;
-#pragma unroll
-    for (int half = 0; half < 2; ++half) {
-      const int row = q0 + 16 * (warp % 4) + g + 8 * half;
-      if (row >= seq_q) continue;
-      float* dst = rows + static_cast<int64_t>(row) * p.grad_row_stride;
-#pragma unroll
-      for (int nt = 0; nt < kDqColumns / 8; ++nt) {
-        const int col = col0 + nt * 8 + 2 * t;
-        const float x = dq[0][nt][2 * half], y = dq[0][nt][2 * half + 1];
-        if (col + 1 < head_dim) {
-          ptx::red_add_f32x2(dst + col, x, y);
-        } else if (col < head_dim) {
-          ptx::red_add_f32(dst + col, x);
-        }
-      }
-    }
+    float dq[kDqColumns / 2];
+    dq_product<kDqColumns, kBKV, kBKV, kBf16>(dq, ds_tile, ptx::shared_address(k_smem) + (col0 / 64) * (kBKV * 128));
+    reduce_dq<kDqColumns>(dq, p, bh, q0, col0, warp % 4, g, t);
   }
 };
 

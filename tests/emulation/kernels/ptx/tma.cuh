@@ -1,7 +1,8 @@
 #pragma once
-// Emulated bulk tensor copies (TMA) of 16-bit tensors in the 128-byte swizzle. The drivers put an
+// Emulated bulk tensor copies (TMA) of 16-bit tensors in the 128-byte swizzle, and fp32 reductions. The drivers put an
 // emu::TensorMap (what common/tensor_map.h would encode) into the CUtensorMap's bytes. A load copies
 // the box at once, zero outside the tensor, and completes its bytes on the mbarrier.
+#include <atomic>
 #include <cstdint>
 #include <cstdlib>
 #include <cstring>
@@ -16,6 +17,7 @@ struct TensorMap {
   uint64_t dims[5];
   uint64_t strides_bytes[4];  // of dims 1..rank-1
   uint32_t box[5];
+  int element_bytes;  // 2 (fp16 / bf16) or 4 (fp32)
 };
 static_assert(sizeof(TensorMap) <= 128, "fits a CUtensorMap");
 
@@ -27,7 +29,7 @@ namespace tilekernels::ptx {
 inline void tma_load(uint32_t dst, const void* map, const int32_t* coords, uint32_t bar) {
   emu::TensorMap m;
   std::memcpy(&m, map, sizeof(m));
-  if (m.box[0] * 2 != 128 || dst % 1024 != 0) std::abort();  // one swizzle row per box row, aligned
+  if (m.element_bytes != 2 || m.box[0] * 2 != 128 || dst % 1024 != 0) std::abort();  // one swizzle row per box row
   uint32_t rows = 1;
   for (int i = 1; i < m.rank; ++i) rows *= m.box[i];
   for (uint32_t r = 0; r < rows; ++r) {
@@ -59,12 +61,17 @@ inline void tma_load_4d(uint32_t dst, const void* map, int32_t x, int32_t y, int
   tma_load(dst, map, c, bar);
 }
 inline void tma_load_3d_multicast(uint32_t, const void*, int32_t, int32_t, int32_t, uint32_t, uint16_t) { std::abort(); }
+inline void bulk_load(uint32_t dst, const void* src, uint32_t bytes, uint32_t bar) {
+  if (dst % 16 != 0 || reinterpret_cast<uintptr_t>(src) % 16 != 0 || bytes % 16 != 0) std::abort();
+  std::memcpy(shared_pointer(dst), src, bytes);
+  mbarrier_complete_tx(bar, bytes);
+}
 // Stores the box at `src` (in the 128-byte swizzle) to `coords` (innermost first; boxes one deep beyond
 // dimension 1); elements outside the tensor are skipped.
 inline void tma_store(const void* map, uint32_t src, const int32_t* coords) {
   emu::TensorMap m;
   std::memcpy(&m, map, sizeof(m));
-  if (m.rank < 2 || m.box[0] * 2 != 128 || src % 1024 != 0) std::abort();
+  if (m.element_bytes != 2 || m.rank < 2 || m.box[0] * 2 != 128 || src % 1024 != 0) std::abort();
   int64_t outer = 0;  // the offset of dimensions 2..
   for (int i = 2; i < m.rank; ++i) {
     if (m.box[i] != 1) std::abort();
@@ -89,6 +96,35 @@ inline void tma_store_3d(const void* map, uint32_t src, int32_t x, int32_t y, in
 inline void tma_store_4d(const void* map, uint32_t src, int32_t x, int32_t y, int32_t z, int32_t w) {
   const int32_t c[4] = {x, y, z, w};
   tma_store(map, src, c);
+}
+// Adds the fp32 box at `src` (rows of 128 bytes in the 128-byte swizzle) to `coords` (innermost first;
+// boxes one deep beyond dimension 1); elements outside the tensor are skipped.
+inline void tma_reduce_add(const void* map, uint32_t src, const int32_t* coords) {
+  emu::TensorMap m;
+  std::memcpy(&m, map, sizeof(m));
+  if (m.element_bytes != 4 || m.rank < 2 || m.box[0] * 4 != 128 || src % 1024 != 0) std::abort();
+  int64_t outer = 0;
+  for (int i = 2; i < m.rank; ++i) {
+    if (m.box[i] != 1) std::abort();
+    if (coords[i] < 0 || coords[i] >= static_cast<int64_t>(m.dims[i])) return;
+    outer += coords[i] * static_cast<int64_t>(m.strides_bytes[i - 1]);
+  }
+  for (uint32_t r = 0; r < m.box[1]; ++r) {
+    const int64_t row = coords[1] + r;
+    if (row < 0 || row >= static_cast<int64_t>(m.dims[1])) continue;
+    for (uint32_t e = 0; e < 32; ++e) {
+      const int64_t col = coords[0] + e;
+      if (col < 0 || col >= static_cast<int64_t>(m.dims[0])) continue;
+      float* dst = reinterpret_cast<float*>(const_cast<unsigned char*>(m.base) + outer + row * m.strides_bytes[0] + 4 * col);
+      float x;
+      std::memcpy(&x, shared_pointer(emu::swizzle128(src + r * 128 + 4 * e)), 4);
+      std::atomic_ref<float>(*dst).fetch_add(x);  // other threads reduce into the same elements
+    }
+  }
+}
+inline void tma_reduce_add_3d(const void* map, uint32_t src, int32_t x, int32_t y, int32_t z) {
+  const int32_t c[3] = {x, y, z};
+  tma_reduce_add(map, src, c);
 }
 inline void tma_store_commit() {}
 template <int kPending>
