@@ -21,7 +21,8 @@ __global__ void __launch_bounds__(32 * kDeltaWarps) backward_delta_kernel(const 
   if (row >= p.batch * p.heads_q * seq) return;
   const int64_t i = row % seq;
   const int64_t bh = row / seq;
-  float* vectors = p.vectors ? p.vectors + (bh * blocks + i / kVectorRows) * 2 * kVectorRows + i % kVectorRows : nullptr;
+  float* vectors =
+      p.vectors ? p.vectors + (bh * blocks + i / kVectorRows) * 2 * kVectorRows + i % kVectorRows : nullptr;
   if (i >= p.seq_q) {
     if (lane == 0) vectors[0] = vectors[kVectorRows] = 0.0f;
     return;
