@@ -80,7 +80,9 @@ struct AsyncGroups {
     committed.clear();
   }
 };
-inline thread_local AsyncGroups copies, wgmmas;
+// Bulk tensor stores and reductions read shared memory when issued or at the wait_group.read that
+// covers them (late): overwriting a staging area before that wait shows up under the late schedule.
+inline thread_local AsyncGroups copies, wgmmas, bulk_stores;
 
 // A barrier over `count` threads that some arrive at without waiting (named barriers, bar.arrive).
 struct CountingBarrier {
@@ -159,7 +161,12 @@ void launch(EmuDim grid, int threads, Body body) {
         gridDim.z = 1;
         copies.clear();
         wgmmas.clear();
+        bulk_stores.clear();
         body();
+        if (!bulk_stores.open.empty() || !bulk_stores.committed.empty()) {
+          std::fprintf(stderr, "bulk stores outstanding when a thread left its CTA (no wait_group)\n");
+          std::abort();
+        }
         cta->launch->arrive_and_wait();
       }
     });

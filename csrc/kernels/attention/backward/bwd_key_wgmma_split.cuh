@@ -16,6 +16,7 @@
 #include "kernels/attention/backward/backward_configs.h"
 #include "kernels/attention/backward/backward_params.h"
 #include "kernels/attention/backward/bwd_dq_atomic.cuh"
+#include "kernels/attention/backward/bwd_key_feed.cuh"
 #include "kernels/attention/kernel_common.cuh"
 #include "kernels/attention/operand.cuh"
 #include "kernels/attention/smem_layout.cuh"
@@ -52,6 +53,7 @@ struct BackwardKeySplitWgmmaKernel {
   using QL = TileLayout<kBQ, kD, 2, Access::kSegments128>;    // Q, dO
   static constexpr int kVectorBytes = 4 * kBQ;                // lse or delta of a query block
   static constexpr int kSlotBytes = (2 * QL::kBytes + 2 * kVectorBytes + 1023) / 1024 * 1024;
+  using Feed = KeyBlockFeed<QL, KVL, kThreads, T, kBQ, kBKV, kSlotBytes>;
   // P^T in fp32, float4 n of warpgroup thread i at (n * 128 + i) * 16: the two warpgroups' threads of
   // one index hold the same elements, and a warp's 16-byte accesses are contiguous.
   static constexpr int kPOffset = 2 * KVL::kBytes + kStages * kSlotBytes;
@@ -81,61 +83,13 @@ struct BackwardKeySplitWgmmaKernel {
     const int wg = warp / 4;           // 0: S^T, P^T, dV; 1: dP^T, dS^T, dK
     const int wg_thread = tid & 127;
 
-    const int seq_q = static_cast<int>(p.seq_q), seq_k = static_cast<int>(p.seq_k);
-    const int head_dim = static_cast<int>(p.head_dim);
-    const int heads_q = static_cast<int>(p.heads_q), heads_kv = static_cast<int>(p.heads_kv);
-    const int group = heads_q / heads_kv;
-    const int key_blocks = (seq_k + kBKV - 1) / kBKV;
-    const int bhk = static_cast<int>(blockIdx.x) / key_blocks;
-    const int k0 = (static_cast<int>(blockIdx.x) - bhk * key_blocks) * kBKV;
-    const int b = bhk / heads_kv, hk = bhk - b * heads_kv;
-    const T* k_head = static_cast<const T*>(p.k) + b * p.k_batch_stride + hk * p.k_head_stride;
-    const T* v_head = static_cast<const T*>(p.v) + b * p.v_batch_stride + hk * p.v_head_stride;
-
-    // Jobs: (query head h0 + u / per_head, query block first_block + u % per_head).
-    const int query_blocks = (seq_q + kBQ - 1) / kBQ;
-    const int first_block = p.causal ? min(k0 / kBQ, query_blocks) : 0;
-    const int per_head = query_blocks - first_block;
-    const int num_jobs = group * per_head;
-    const int h0 = hk * group;
-
-    unsigned char* k_smem = smem;
-    unsigned char* v_smem = smem + KVL::kBytes;
-    auto slot = [&](int stage) { return smem + 2 * KVL::kBytes + stage * kSlotBytes; };
+    const Feed feed(p, smem, tid);
+    feed.template prologue<kStages>(p, tid);
+    const int seq_q = feed.seq_q, k0 = feed.k0;
+    unsigned char* k_smem = feed.k_smem();
+    unsigned char* v_smem = feed.v_smem();
     float4* p_exchange = reinterpret_cast<float4*>(smem + kPOffset);
     const uint32_t ds_tile = ptx::shared_address(smem) + kDsOffset;
-    const TileCopy<QL, kThreads, T> q_copy(tid, p.q_row_stride);
-    const TileCopy<QL, kThreads, T> do_copy(tid, p.grad_out_row_stride);
-    auto load_job = [&](int u, int stage) {
-      const int h = h0 + u / per_head;
-      const int q0 = (first_block + u % per_head) * kBQ;
-      unsigned char* s = slot(stage);
-      const T* q_head = static_cast<const T*>(p.q) + b * p.q_batch_stride + h * p.q_head_stride;
-      const T* do_head = static_cast<const T*>(p.grad_out) + b * p.grad_out_batch_stride + h * p.grad_out_head_stride;
-      q_copy.issue(s, q_head, p.q_row_stride, q0, seq_q, 0, head_dim);
-      do_copy.issue(s + QL::kBytes, do_head, p.grad_out_row_stride, q0, seq_q, 0, head_dim);
-      if (tid < kBQ) {
-        // Rows past seq_q read as 0; their columns are masked.
-        const int64_t row = (static_cast<int64_t>(b) * heads_q + h) * seq_q + q0 + tid;
-        const bool ok = q0 + tid < seq_q;
-        const uint32_t vectors = ptx::shared_address(s + 2 * QL::kBytes) + 4 * tid;
-        ptx::cp_async_4(vectors, ok ? p.lse + row : p.lse, ok ? 4 : 0);
-        ptx::cp_async_4(vectors + kVectorBytes, ok ? p.delta + row : p.delta, ok ? 4 : 0);
-      }
-    };
-
-    // Prologue: group 0 = K, V and job 0, then one group per stage.
-    if (num_jobs > 0) {
-      TileCopy<KVL, kThreads, T>(tid, p.k_row_stride).issue(k_smem, k_head, p.k_row_stride, k0, seq_k, 0, head_dim);
-      TileCopy<KVL, kThreads, T>(tid, p.v_row_stride).issue(v_smem, v_head, p.v_row_stride, k0, seq_k, 0, head_dim);
-      load_job(0, 0);
-    }
-    ptx::cp_async_commit();
-#pragma unroll
-    for (int s = 1; s < kStages - 1; ++s) {
-      if (s < num_jobs) load_job(s, s);
-      ptx::cp_async_commit();
-    }
 
     float acc_tiles[1][kDT][4];  // dV (warpgroup 0) or dK (warpgroup 1)
     zero_fragments(acc_tiles);
@@ -149,21 +103,17 @@ struct BackwardKeySplitWgmmaKernel {
     // This warpgroup's first product: A = K (S^T) or V (dP^T), 64 rows of 128 bytes into every segment.
     const uint32_t a_rows = ptx::shared_address(wg == 0 ? k_smem : v_smem);
 
-    for (int j = 0; j < num_jobs; ++j) {
+    for (int j = 0; j < feed.num_jobs; ++j) {
       ptx::cp_async_wait<kStages - 2>();  // job j landed for this thread's copies ...
       ptx::fence_proxy_async_shared();    // ... visible to wgmma (the async proxy) ...
       __syncthreads();                    // ... and everyone's; every wgmma and exchange of job j - 1 is done
-      {
-        const int next = j + kStages - 1;  // goes into the slot job j - 1 used
-        if (next < num_jobs) load_job(next, next % kStages);
-        ptx::cp_async_commit();
-      }
-      const unsigned char* qs = slot(j % kStages);
+      feed.template load_ahead<kStages>(p, j, tid);  // into the slot job j - 1 used
+      const unsigned char* qs = feed.slot(j % kStages);
       const uint32_t q_tile = ptx::shared_address(qs);
       const uint32_t do_tile = q_tile + QL::kBytes;
       const float* lse = reinterpret_cast<const float*>(qs + 2 * QL::kBytes);
       const float* delta = lse + kBQ;
-      const int q0 = (first_block + j % per_head) * kBQ;
+      const int q0 = feed.q0(j);
 
       // S^T = K Q^T or dP^T = V dO^T.
       const uint32_t b_first = wg == 0 ? q_tile : do_tile;
@@ -231,15 +181,15 @@ struct BackwardKeySplitWgmmaKernel {
       ptx::wgmma_keep(acc);
       if constexpr (kDqAtomic) {
         ptx::named_barrier_sync(kDsReadyBarrier, kThreads);
-        add_dq(p, ds_tile, k_smem, b * heads_q + h0 + j / per_head, q0, wg, warp, g, t);
+        add_dq(p, ds_tile, k_smem, feed.b * feed.heads_q + feed.head(j), q0, wg, warp, g, t);
       }
     }
 
     // Epilogue: dV as is, dK scaled; keys no query row sees keep zero gradients.
     float acc_scale[1][2] = {{wg == 0 ? 1.0f : p.scale, wg == 0 ? 1.0f : p.scale}};
-    const int64_t head_rows = static_cast<int64_t>(bhk) * seq_k;
+    const int64_t head_rows = static_cast<int64_t>(feed.bhk) * feed.seq_k;
     T* grad = static_cast<T*>(wg == 0 ? p.grad_v : p.grad_k) + head_rows * p.grad_row_stride;
-    store_rows<T>(grad, p.grad_row_stride, acc_tiles, acc_scale, k0 + warp_key0, seq_k, 0, head_dim, g, t);
+    store_rows<T>(grad, p.grad_row_stride, acc_tiles, acc_scale, k0 + warp_key0, feed.seq_k, 0, feed.head_dim, g, t);
   }
 
   // Once dS^T is staged at ds_tile: warpgroup wg's 128 head-dim columns of the job's dQ = dS K, added

@@ -2,6 +2,7 @@
 // Emulated bulk tensor copies (TMA) of 16-bit tensors in the 128-byte swizzle, and fp32 reductions. The drivers put an
 // emu::TensorMap (what common/tensor_map.h would encode) into the CUtensorMap's bytes. A load copies
 // the box at once, zero outside the tensor, and completes its bytes on the mbarrier.
+#include <array>
 #include <atomic>
 #include <cstdint>
 #include <cstdlib>
@@ -68,9 +69,7 @@ inline void bulk_load(uint32_t dst, const void* src, uint32_t bytes, uint32_t ba
 }
 // Stores the box at `src` (in the 128-byte swizzle) to `coords` (innermost first; boxes one deep beyond
 // dimension 1); elements outside the tensor are skipped.
-inline void tma_store(const void* map, uint32_t src, const int32_t* coords) {
-  emu::TensorMap m;
-  std::memcpy(&m, map, sizeof(m));
+inline void tma_store_now(const emu::TensorMap& m, uint32_t src, const int32_t* coords) {
   if (m.element_bytes != 2 || m.rank < 2 || m.box[0] * 2 != 128 || src % 1024 != 0) std::abort();
   int64_t outer = 0;  // the offset of dimensions 2..
   for (int i = 2; i < m.rank; ++i) {
@@ -89,6 +88,20 @@ inline void tma_store(const void* map, uint32_t src, const int32_t* coords) {
     }
   }
 }
+// The store or reduction reads shared memory now or at the wait_group that covers it (emu::late).
+template <void (*kWork)(const emu::TensorMap&, uint32_t, const int32_t*)>
+inline void issue_bulk(const void* map, uint32_t src, const int32_t* coords, int rank) {
+  emu::TensorMap m;
+  std::memcpy(&m, map, sizeof(m));
+  std::array<int32_t, 5> c{};
+  for (int i = 0; i < rank; ++i) c[i] = coords[i];
+  emu::bulk_stores.issue([m, src, c] { kWork(m, src, c.data()); });
+}
+inline void tma_store(const void* map, uint32_t src, const int32_t* coords) {
+  emu::TensorMap m;
+  std::memcpy(&m, map, sizeof(m));
+  issue_bulk<tma_store_now>(map, src, coords, m.rank);
+}
 inline void tma_store_3d(const void* map, uint32_t src, int32_t x, int32_t y, int32_t z) {
   const int32_t c[3] = {x, y, z};
   tma_store(map, src, c);
@@ -99,9 +112,7 @@ inline void tma_store_4d(const void* map, uint32_t src, int32_t x, int32_t y, in
 }
 // Adds the fp32 box at `src` (rows of 128 bytes in the 128-byte swizzle) to `coords` (innermost first;
 // boxes one deep beyond dimension 1); elements outside the tensor are skipped.
-inline void tma_reduce_add(const void* map, uint32_t src, const int32_t* coords) {
-  emu::TensorMap m;
-  std::memcpy(&m, map, sizeof(m));
+inline void tma_reduce_add_now(const emu::TensorMap& m, uint32_t src, const int32_t* coords) {
   if (m.element_bytes != 4 || m.rank < 2 || m.box[0] * 4 != 128 || src % 1024 != 0) std::abort();
   int64_t outer = 0;
   for (int i = 2; i < m.rank; ++i) {
@@ -122,14 +133,23 @@ inline void tma_reduce_add(const void* map, uint32_t src, const int32_t* coords)
     }
   }
 }
+inline void tma_reduce_add(const void* map, uint32_t src, const int32_t* coords) {
+  emu::TensorMap m;
+  std::memcpy(&m, map, sizeof(m));
+  issue_bulk<tma_reduce_add_now>(map, src, coords, m.rank);
+}
 inline void tma_reduce_add_3d(const void* map, uint32_t src, int32_t x, int32_t y, int32_t z) {
   const int32_t c[3] = {x, y, z};
   tma_reduce_add(map, src, c);
 }
-inline void tma_store_commit() {}
+inline void tma_store_commit() { emu::bulk_stores.commit(); }
 template <int kPending>
-inline void tma_store_wait_read() {}
+inline void tma_store_wait_read() {
+  emu::bulk_stores.wait(kPending);
+}
 template <int kPending>
-inline void tma_store_wait() {}
+inline void tma_store_wait() {
+  emu::bulk_stores.wait(kPending);
+}
 inline void tma_prefetch_map(const void*) {}
 }  // namespace tilekernels::ptx
