@@ -67,8 +67,8 @@ struct BackwardKeyWsKernel {
   // consumer for its dQ staging area.
   static constexpr uint32_t kDsBarrier = 1, kDqBarrier = 3;
 
-  // K, V, the ring's slots (Q, dO, then lse and delta), dS^T's two buffers (all 1024-byte aligned:
-  // the swizzle of TMA and wgmma sees absolute address bits), then the barriers.
+  // K, V, the ring's slots (Q, dO, then lse and delta), dS^T's buffers, each consumer's dQ staging area
+  // (all 1024-byte aligned: the swizzle of TMA and wgmma sees absolute address bits), then the barriers.
   static constexpr int kKVBytes = kBKV * kD * 2;
   static constexpr int kQBytes = kBQ * kD * 2;
   static constexpr int kVectorBytes = 2 * kVectorRows * 4;
