@@ -1,13 +1,12 @@
 """kernels::attention: torch.nn.functional.scaled_dot_product_attention semantics on our kernels."""
 
-import functools
-import json
 from typing import Optional, Tuple
 
 import torch
 
 from tilekernels.ops.attention_backward_composite import attention_backward_composite
 from tilekernels.tuning import autotune
+from tilekernels.tuning.tables import tile_configs
 
 _DTYPES = (torch.float16, torch.bfloat16, torch.float32)
 MAX_HEAD_DIM = 1024
@@ -61,11 +60,6 @@ def _attention_backward_fake(grad_out, q, k, v, out, lse, grad_lse, is_causal=Fa
     return q.new_empty(q.shape), k.new_empty(k.shape), v.new_empty(v.shape)
 
 
-@functools.lru_cache(maxsize=None)
-def _backward_rows() -> tuple:
-    return tuple(json.loads(torch.ops.kernels._tile_configs("attention_backward")))
-
-
 def _fused_kernels_cover(q: torch.Tensor, v: torch.Tensor) -> bool:
     """Whether a compiled fused CUDA backward row (csrc/kernels/attention/backward) serves the call on
     q's GPU: fp16 / bf16, v's head dim equal to q's, a row of this architecture with a head dim at least
@@ -82,7 +76,7 @@ def _fused_kernels_cover(q: torch.Tensor, v: torch.Tensor) -> bool:
     deterministic = torch.are_deterministic_algorithms_enabled()
     return any(row["compiled"] and row["math"] == math and row["head_dim"] >= q.shape[-1] and
                row["min_arch"] <= arch <= row["max_arch"] and not (deterministic and row["dq_atomic"])
-               for row in _backward_rows())
+               for row in tile_configs("attention_backward"))
 
 
 def _backward(grad_out, q, k, v, out, lse, grad_lse, is_causal, scale):

@@ -11,11 +11,11 @@
 
 namespace tilekernels::attention::detail {
 
-// Issues dq = dS K over kKeys keys as one commit group: ds_rows addresses the first key's row of dS^T
-// (rows 128 bytes apart), k_rows the same key's row of K's 64-column segment holding the first of the
-// kColumns columns (K's segments are kKeyRows rows of 128 bytes).
+// dq = dS K over kKeys keys: ds_rows addresses the first key's row of dS^T (rows 128 bytes apart),
+// k_rows the same key's row of K's 64-column segment holding the first of the kColumns columns (K's
+// segments are kKeyRows rows of 128 bytes). Waits for every wgmma of the warpgroup.
 template <int kColumns, int kKeys, int kKeyRows, bool kBf16>
-__device__ __forceinline__ void issue_dq_product(float (&dq)[kColumns / 2], uint32_t ds_rows, uint32_t k_rows) {
+__device__ __forceinline__ void dq_product(float (&dq)[kColumns / 2], uint32_t ds_rows, uint32_t k_rows) {
   static_assert(kKeys % 16 == 0 && kColumns % 64 == 0, "k16 steps over whole 64-column segments");
   ptx::wgmma_fence();
 #pragma unroll
@@ -26,12 +26,6 @@ __device__ __forceinline__ void issue_dq_product(float (&dq)[kColumns / 2], uint
                                                     kk > 0);
   }
   ptx::wgmma_commit();
-}
-
-// The same, then waits for every wgmma of the warpgroup.
-template <int kColumns, int kKeys, int kKeyRows, bool kBf16>
-__device__ __forceinline__ void dq_product(float (&dq)[kColumns / 2], uint32_t ds_rows, uint32_t k_rows) {
-  issue_dq_product<kColumns, kKeys, kKeyRows, kBf16>(dq, ds_rows, k_rows);
   ptx::wgmma_wait<0>();
   ptx::wgmma_keep(dq);
 }

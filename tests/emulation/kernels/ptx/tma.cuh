@@ -67,10 +67,13 @@ inline void bulk_load(uint32_t dst, const void* src, uint32_t bytes, uint32_t ba
   std::memcpy(shared_pointer(dst), src, bytes);
   mbarrier_complete_tx(bar, bytes);
 }
-// Stores the box at `src` (in the 128-byte swizzle) to `coords` (innermost first; boxes one deep beyond
-// dimension 1); elements outside the tensor are skipped.
-inline void tma_store_now(const emu::TensorMap& m, uint32_t src, const int32_t* coords) {
-  if (m.element_bytes != 2 || m.rank < 2 || m.box[0] * 2 != 128 || src % 1024 != 0) std::abort();
+// Calls visit(global element, shared address of its box element) for each element of the box at `src`
+// (rows of 128 bytes in the 128-byte swizzle, kElementBytes each) that lies inside the tensor at
+// `coords` (innermost first; boxes one deep beyond dimension 1).
+template <int kElementBytes, class Visit>
+inline void for_each_box_element(const emu::TensorMap& m, uint32_t src, const int32_t* coords, Visit&& visit) {
+  constexpr uint32_t kRowElements = 128 / kElementBytes;
+  if (m.element_bytes != kElementBytes || m.rank < 2 || m.box[0] != kRowElements || src % 1024 != 0) std::abort();
   int64_t outer = 0;  // the offset of dimensions 2..
   for (int i = 2; i < m.rank; ++i) {
     if (m.box[i] != 1) std::abort();
@@ -80,28 +83,38 @@ inline void tma_store_now(const emu::TensorMap& m, uint32_t src, const int32_t* 
   for (uint32_t r = 0; r < m.box[1]; ++r) {
     const int64_t row = coords[1] + r;
     if (row < 0 || row >= static_cast<int64_t>(m.dims[1])) continue;
-    for (uint32_t e = 0; e < 64; ++e) {
+    for (uint32_t e = 0; e < kRowElements; ++e) {
       const int64_t col = coords[0] + e;
       if (col < 0 || col >= static_cast<int64_t>(m.dims[0])) continue;
-      unsigned char* dst = const_cast<unsigned char*>(m.base) + outer + row * m.strides_bytes[0] + 2 * col;
-      std::memcpy(dst, shared_pointer(emu::swizzle128(src + r * 128 + 2 * e)), 2);
+      visit(const_cast<unsigned char*>(m.base) + outer + row * m.strides_bytes[0] + kElementBytes * col,
+            emu::swizzle128(src + r * 128 + kElementBytes * e));
     }
   }
 }
+// Stores a 16-bit box; elements outside the tensor are skipped.
+inline void tma_store_now(const emu::TensorMap& m, uint32_t src, const int32_t* coords) {
+  for_each_box_element<2>(m, src, coords, [](unsigned char* dst, uint32_t from) {
+    std::memcpy(dst, shared_pointer(from), 2);
+  });
+}
+// Adds an fp32 box; elements outside the tensor are skipped.
+inline void tma_reduce_add_now(const emu::TensorMap& m, uint32_t src, const int32_t* coords) {
+  for_each_box_element<4>(m, src, coords, [](unsigned char* dst, uint32_t from) {
+    float x;
+    std::memcpy(&x, shared_pointer(from), 4);
+    std::atomic_ref<float>(*reinterpret_cast<float*>(dst)).fetch_add(x);  // other threads reduce here too
+  });
+}
 // The store or reduction reads shared memory now or at the wait_group that covers it (emu::late).
 template <void (*kWork)(const emu::TensorMap&, uint32_t, const int32_t*)>
-inline void issue_bulk(const void* map, uint32_t src, const int32_t* coords, int rank) {
+inline void issue_bulk(const void* map, uint32_t src, const int32_t* coords) {
   emu::TensorMap m;
   std::memcpy(&m, map, sizeof(m));
   std::array<int32_t, 5> c{};
-  for (int i = 0; i < rank; ++i) c[i] = coords[i];
+  for (int i = 0; i < m.rank; ++i) c[i] = coords[i];
   emu::bulk_stores.issue([m, src, c] { kWork(m, src, c.data()); });
 }
-inline void tma_store(const void* map, uint32_t src, const int32_t* coords) {
-  emu::TensorMap m;
-  std::memcpy(&m, map, sizeof(m));
-  issue_bulk<tma_store_now>(map, src, coords, m.rank);
-}
+inline void tma_store(const void* map, uint32_t src, const int32_t* coords) { issue_bulk<tma_store_now>(map, src, coords); }
 inline void tma_store_3d(const void* map, uint32_t src, int32_t x, int32_t y, int32_t z) {
   const int32_t c[3] = {x, y, z};
   tma_store(map, src, c);
@@ -110,33 +123,8 @@ inline void tma_store_4d(const void* map, uint32_t src, int32_t x, int32_t y, in
   const int32_t c[4] = {x, y, z, w};
   tma_store(map, src, c);
 }
-// Adds the fp32 box at `src` (rows of 128 bytes in the 128-byte swizzle) to `coords` (innermost first;
-// boxes one deep beyond dimension 1); elements outside the tensor are skipped.
-inline void tma_reduce_add_now(const emu::TensorMap& m, uint32_t src, const int32_t* coords) {
-  if (m.element_bytes != 4 || m.rank < 2 || m.box[0] * 4 != 128 || src % 1024 != 0) std::abort();
-  int64_t outer = 0;
-  for (int i = 2; i < m.rank; ++i) {
-    if (m.box[i] != 1) std::abort();
-    if (coords[i] < 0 || coords[i] >= static_cast<int64_t>(m.dims[i])) return;
-    outer += coords[i] * static_cast<int64_t>(m.strides_bytes[i - 1]);
-  }
-  for (uint32_t r = 0; r < m.box[1]; ++r) {
-    const int64_t row = coords[1] + r;
-    if (row < 0 || row >= static_cast<int64_t>(m.dims[1])) continue;
-    for (uint32_t e = 0; e < 32; ++e) {
-      const int64_t col = coords[0] + e;
-      if (col < 0 || col >= static_cast<int64_t>(m.dims[0])) continue;
-      float* dst = reinterpret_cast<float*>(const_cast<unsigned char*>(m.base) + outer + row * m.strides_bytes[0] + 4 * col);
-      float x;
-      std::memcpy(&x, shared_pointer(emu::swizzle128(src + r * 128 + 4 * e)), 4);
-      std::atomic_ref<float>(*dst).fetch_add(x);  // other threads reduce into the same elements
-    }
-  }
-}
 inline void tma_reduce_add(const void* map, uint32_t src, const int32_t* coords) {
-  emu::TensorMap m;
-  std::memcpy(&m, map, sizeof(m));
-  issue_bulk<tma_reduce_add_now>(map, src, coords, m.rank);
+  issue_bulk<tma_reduce_add_now>(map, src, coords);
 }
 inline void tma_reduce_add_3d(const void* map, uint32_t src, int32_t x, int32_t y, int32_t z) {
   const int32_t c[3] = {x, y, z};
