@@ -83,16 +83,22 @@ inline constexpr BackwardConfig kBackwardConfigs[] = {
                                                         .wgmma = true}, {}, true},                                \
     /* warp-specialized key-block kernel (TMA producer, mbarrier ring), ranked first (H200, 2026-12-04: */    \
     /* with dQ by bulk tensor reductions 1.22-1.27x every row above; deterministic, 1.08-1.10x both-wgmma) */   \
-    {P "_d64_bwd_ws",  M, 64,  1, 90, 90, {.block_kv = 128, .warps = 8, .block_q = 64, .stages = 4,                \
+    {P "_d64_bwd_ws",  M, 64,  1, 90, 90, {.block_kv = 128, .warps = 8, .block_q = 128, .stages = 2,               \
                                            .wgmma = true, .warp_specialized = true},                              \
                                           {.block_q = 128, .warps = 8, .block_kv = 128, .stages = 2,              \
                                            .wgmma = true}},                                                       \
+    {P "_d64_bwd_ws_q64",  M, 64,  6, 90, 90, {.block_kv = 128, .warps = 8, .block_q = 64, .stages = 4,            \
+                                               .wgmma = true, .warp_specialized = true},                          \
+                                              {.block_q = 128, .warps = 8, .block_kv = 128, .stages = 2,          \
+                                               .wgmma = true}},                                                   \
     {P "_d128_bwd_ws", M, 128, 1, 90, 90, {.block_kv = 128, .warps = 8, .block_q = 64, .stages = 3,                \
                                            .wgmma = true, .warp_specialized = true},                              \
                                           {.block_q = 128, .warps = 8, .block_kv = 64, .stages = 2,               \
                                            .wgmma = true}},                                                       \
-    {P "_d64_bwd_ws_dq_atomic",  M, 64,  0, 90, 90, {.block_kv = 128, .warps = 8, .block_q = 64, .stages = 4,      \
+    {P "_d64_bwd_ws_dq_atomic",  M, 64,  0, 90, 90, {.block_kv = 128, .warps = 8, .block_q = 128, .stages = 2,     \
                                                      .wgmma = true, .warp_specialized = true}, {}, true},         \
+    {P "_d64_bwd_ws_q64_dq_atomic",  M, 64,  6, 90, 90, {.block_kv = 128, .warps = 8, .block_q = 64, .stages = 4,  \
+                                                         .wgmma = true, .warp_specialized = true}, {}, true},     \
     {P "_d128_bwd_ws_dq_atomic", M, 128, 0, 90, 90, {.block_kv = 128, .warps = 8, .block_q = 64, .stages = 2,      \
                                                      .wgmma = true, .warp_specialized = true}, {}, true},         \
     /* head dim 256: the warpgroups split each job's products; dQ by fp32 reductions (no deterministic row) */  \

@@ -21,16 +21,23 @@ namespace tilekernels::attention {
 //   * grad_q, grad_k, grad_v are [batch, heads, seq, grad_row_stride] buffers of q's dtype (rows
 //     padded to 16 bytes; the kernels write the first head_dim columns);
 //   * rows with dq_atomic: dq_accum is fp32 scratch of batch * heads_q * seq_q * grad_row_stride;
-//   * warp-specialized rows: vectors is fp32 scratch of batch * heads_q * ceil(seq_q / kVectorRows) *
+//   * warp-specialized rows: vectors is fp32 scratch of batch * heads_q * backward_vector_blocks(seq_q) *
 //     2 * kVectorRows (backward_vectors_elements), and every operand is one a tensor map describes;
 //   * 1 <= head_dim <= the configuration's; seq_q, seq_k >= 1.
-// The warp-specialized key-block kernel reads lse and delta per block of query rows with one bulk copy:
+// The warp-specialized key-block kernel reads lse and delta per job of query rows with one bulk copy:
 // the delta pre-pass writes, per kVectorRows rows of a query head, lse * log2(e) then delta, zero past
-// seq_q (so that the copy never leaves the buffer and padding rows stay finite).
+// seq_q (so that the copy never leaves the buffer and padding rows stay finite). Each head's blocks are
+// padded to a multiple of kVectorBlockMultiple, so a job of up to that many blocks reads whole ones.
 inline constexpr int kVectorRows = 64;
+inline constexpr int kVectorBlockMultiple = 2;
+
+constexpr int64_t backward_vector_blocks(int64_t seq_q) {
+  return (seq_q + kVectorRows * kVectorBlockMultiple - 1) / (kVectorRows * kVectorBlockMultiple) *
+         kVectorBlockMultiple;
+}
 
 inline int64_t backward_vectors_elements(int64_t batch, int64_t heads_q, int64_t seq_q) {
-  return batch * heads_q * ((seq_q + kVectorRows - 1) / kVectorRows) * 2 * kVectorRows;
+  return batch * heads_q * backward_vector_blocks(seq_q) * 2 * kVectorRows;
 }
 
 struct BackwardParams {

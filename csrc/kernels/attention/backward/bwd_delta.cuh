@@ -14,7 +14,7 @@ inline constexpr int kDeltaWarps = 8;  // rows per CTA
 
 template <typename T>
 __global__ void __launch_bounds__(32 * kDeltaWarps) backward_delta_kernel(const BackwardParams p) {
-  const int64_t blocks = (p.seq_q + kVectorRows - 1) / kVectorRows;
+  const int64_t blocks = backward_vector_blocks(p.seq_q);
   const int64_t seq = p.vectors ? blocks * kVectorRows : p.seq_q;  // rows per query head, padding included
   const int lane = threadIdx.x & 31;
   const int64_t row = static_cast<int64_t>(blockIdx.x) * kDeltaWarps + (threadIdx.x >> 5);

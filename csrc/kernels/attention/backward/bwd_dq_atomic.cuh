@@ -11,23 +11,41 @@
 
 namespace tilekernels::attention::detail {
 
-// dq = dS K over kKeys keys: ds_rows addresses the first key's row of dS^T (rows 128 bytes apart),
-// k_rows the same key's row of K's 64-column segment holding the first of the kColumns columns (K's
-// segments are kKeyRows rows of 128 bytes). Waits for every wgmma of the warpgroup.
-template <int kColumns, int kKeys, int kKeyRows, bool kBf16>
-__device__ __forceinline__ void dq_product(float (&dq)[kColumns / 2], uint32_t ds_rows, uint32_t k_rows) {
+// Issues dq = dS K over kKeys keys for kRowTiles m64 tiles of query rows (no commit): ds_rows addresses
+// the first key's row of dS^T (rows 128 bytes apart; tile r's query rows are the r-th 64-column
+// segment, kKeys rows after the one before), k_rows the same key's row of K's 64-column segment holding
+// the first of the kColumns columns (K's segments are kKeyRows rows of 128 bytes).
+template <int kColumns, int kKeys, int kKeyRows, bool kBf16, int kRowTiles>
+__device__ __forceinline__ void issue_dq_product(float (&dq)[kRowTiles][kColumns / 2], uint32_t ds_rows,
+                                                 uint32_t k_rows) {
   static_assert(kKeys % 16 == 0 && kColumns % 64 == 0, "k16 steps over whole 64-column segments");
   ptx::wgmma_fence();
 #pragma unroll
-  for (int kk = 0; kk < kKeys / 16; ++kk) {
-    const uint32_t row = 16 * kk * 128;
-    ptx::wgmma_m64k16_f16_ss<kColumns, kBf16, 1, 1>(dq, ptx::wgmma_sw128_mn_desc(ds_rows + row, 64 * 128, 1024),
-                                                    ptx::wgmma_sw128_mn_desc(k_rows + row, kKeyRows * 128, 1024),
-                                                    kk > 0);
+  for (int r = 0; r < kRowTiles; ++r) {
+#pragma unroll
+    for (int kk = 0; kk < kKeys / 16; ++kk) {
+      const uint32_t row = 16 * kk * 128;
+      ptx::wgmma_m64k16_f16_ss<kColumns, kBf16, 1, 1>(
+          dq[r], ptx::wgmma_sw128_mn_desc(ds_rows + r * kKeys * 128 + row, 64 * 128, 1024),
+          ptx::wgmma_sw128_mn_desc(k_rows + row, kKeyRows * 128, 1024), kk > 0);
+    }
   }
+}
+
+// The same, committed and waited for, with every other wgmma of the warpgroup.
+template <int kColumns, int kKeys, int kKeyRows, bool kBf16, int kRowTiles>
+__device__ __forceinline__ void dq_product(float (&dq)[kRowTiles][kColumns / 2], uint32_t ds_rows, uint32_t k_rows) {
+  issue_dq_product<kColumns, kKeys, kKeyRows, kBf16>(dq, ds_rows, k_rows);
   ptx::wgmma_commit();
   ptx::wgmma_wait<0>();
-  ptx::wgmma_keep(dq);
+#pragma unroll
+  for (int r = 0; r < kRowTiles; ++r) ptx::wgmma_keep(dq[r]);
+}
+
+// One tile of query rows.
+template <int kColumns, int kKeys, int kKeyRows, bool kBf16>
+__device__ __forceinline__ void dq_product(float (&dq)[kColumns / 2], uint32_t ds_rows, uint32_t k_rows) {
+  dq_product<kColumns, kKeys, kKeyRows, kBf16, 1>(reinterpret_cast<float(&)[1][kColumns / 2]>(dq), ds_rows, k_rows);
 }
 
 // Adds a warpgroup's m64 accumulators `dq` (warp w of it: rows 16 w..) to p.dq_accum's rows of query

@@ -61,6 +61,7 @@ struct BackwardKeyWsKernel {
   static constexpr bool kOwnKeys = kD == 64;
   static constexpr int kDqKeys = kOwnKeys ? 64 : kBKV;   // the product's k extent
   static constexpr int kDqColumns = kOwnKeys ? kD : 64;  // its n extent
+  static constexpr int kDqRowTiles = kBQ / 64;           // its m64 tiles (own keys: every query row of the job)
   // As the forward's two-consumer rows: 128 x 24 + 256 x 240 fit the SM's 64K registers.
   static constexpr int kProducerRegisters = 24, kConsumerRegisters = 240;
   // Named barriers (0 is __syncthreads'): dS^T staged (head dim 64: one per consumer), then one per
@@ -71,15 +72,18 @@ struct BackwardKeyWsKernel {
   // (all 1024-byte aligned: the swizzle of TMA and wgmma sees absolute address bits), then the barriers.
   static constexpr int kKVBytes = kBKV * kD * 2;
   static constexpr int kQBytes = kBQ * kD * 2;
-  static constexpr int kVectorBytes = 2 * kVectorRows * 4;
+  static constexpr int kVectorBlocks = kBQ / kVectorRows;  // the pre-pass's blocks per job
+  static constexpr int kVectorBytes = kVectorBlocks * 2 * kVectorRows * 4;
   static constexpr int kSlotLoadBytes = 2 * kQBytes + kVectorBytes;
   static constexpr int kSlotBytes = (kSlotLoadBytes + 1023) / 1024 * 1024;
   static constexpr int kRingOffset = 2 * kKVBytes;
   static constexpr int kDsBytes = kBKV * kBQ * 2;  // dS^T, keys x query rows
+  static constexpr int kDsConsumerBytes = 64 * kBQ * 2;  // one consumer's keys: 64 rows per 64-column segment
   static constexpr int kDsOffset = kRingOffset + kStages * kSlotBytes;
   // dS^T in two buffers when both consumers read it (alternating per job), else in one.
   static constexpr int kDsBuffers = kDqAtomic ? (kOwnKeys ? 1 : 2) : 0;
-  static constexpr int kDqStagingBytes = 64 * kDqColumns * 4;  // one warpgroup's dQ, fp32
+  static constexpr int kDqTileBytes = 64 * kDqColumns * 4;  // one m64 tile of dQ, fp32
+  static constexpr int kDqStagingBytes = kDqRowTiles * kDqTileBytes;  // one warpgroup's
   static constexpr int kDqOffset = kDsOffset + kDsBuffers * kDsBytes;
   static constexpr int kBarrierOffset = kDqOffset + (kDqAtomic ? kConsumers * kDqStagingBytes : 0);
   static constexpr int kSmemBytes = kBarrierOffset + 8 * (1 + 2 * kStages);
@@ -87,7 +91,10 @@ struct BackwardKeyWsKernel {
   static_assert(kCfg.keys.wgmma && kCfg.keys.warp_specialized, "not a warp-specialized key-block row");
   static_assert(Op::kK == 16, "16-bit math modes only");
   static_assert(kCfg.keys.warps == 4 * kConsumers && kConsumers == 2, "two consumer warpgroups of 64 keys");
-  static_assert(kBQ == kVectorRows, "one bulk copy of the pre-pass's vectors per job");
+  static_assert(kBQ % kVectorRows == 0 && kVectorBlocks <= kVectorBlockMultiple,
+                "one bulk copy of whole blocks of the pre-pass's vectors per job");
+  static_assert(kBQ == 64 || (kBQ == 128 && kOwnKeys), "a consumer's dS^T is one m64 tile of the dQ product, "
+                                                       "or (own keys) each of its 64-column segments is");
   static_assert(kD == 64 || kD == 128, "dK and dV are one m64n64 / n128 wgmma per k16 step");
   static_assert(kStages >= 2, "the producer fills a slot while the consumers read another");
 
@@ -145,7 +152,7 @@ struct BackwardKeyWsKernel {
       ptx::tma_load_4d(sm.v + seg * kBKV * 128, &maps.v, seg * kTmaBoxColumns, jobs.k0, index(p.v_head_stride, jobs.hk),
                        index(p.v_batch_stride, jobs.b), sm.kv_full);
     }
-    const int64_t vector_blocks = (p.seq_q + kVectorRows - 1) / kVectorRows;
+    const int64_t vector_blocks = backward_vector_blocks(p.seq_q);
     for (int u = 0; u < jobs.count; ++u) {
       const int stage = u % kStages;
       const uint32_t full = sm.full + 8 * stage;
@@ -222,8 +229,10 @@ struct BackwardKeyWsKernel {
       const int stage = u % kStages;
       ptx::mbarrier_wait(sm.full + 8 * stage, (u / kStages) & 1);
       const uint32_t q_tile = sm.ring + stage * kSlotBytes, do_tile = q_tile + kQBytes;
-      const float* lse_log2 = reinterpret_cast<const float*>(smem + (do_tile + kQBytes - sm.k));
-      const float* delta = lse_log2 + kVectorRows;
+      // Query column col's lse * log2(e) and delta: block col / kVectorRows of the slot's vectors.
+      const float* vectors = reinterpret_cast<const float*>(smem + (do_tile + kQBytes - sm.k));
+      auto lse_log2 = [&](int col) { return vectors[(col / kVectorRows) * 2 * kVectorRows + col % kVectorRows]; };
+      auto delta = [&](int col) { return vectors[(col / kVectorRows) * 2 * kVectorRows + kVectorRows + col % kVectorRows]; };
       const int q0 = jobs.q0(u);
 
       ptx::wgmma_fence();
@@ -239,7 +248,7 @@ struct BackwardKeyWsKernel {
 #pragma unroll
         for (int i = 0; i < 4; ++i) {
           const int col = nt * 8 + 2 * t + (i & 1);
-          float pt = ptx::ex2_approx(fmaf(st[0][nt][i], c, -lse_log2[col]));
+          float pt = ptx::ex2_approx(fmaf(st[0][nt][i], c, -lse_log2(col)));
           if (needs_mask) {
             const int row = q0 + col;
             const int key = jobs.k0 + warp_key0 + g + ((i >> 1) << 3);
@@ -255,47 +264,58 @@ struct BackwardKeyWsKernel {
 #pragma unroll
       for (int nt = 0; nt < kNQ; ++nt) {
 #pragma unroll
-        for (int i = 0; i < 4; ++i) dpt[0][nt][i] = st[0][nt][i] * (dpt[0][nt][i] - delta[nt * 8 + 2 * t + (i & 1)]);
+        for (int i = 0; i < 4; ++i) dpt[0][nt][i] = st[0][nt][i] * (dpt[0][nt][i] - delta(nt * 8 + 2 * t + (i & 1)));
       }
       [[maybe_unused]] const uint32_t ds_tile = sm.ds + (kDsBuffers == 2 ? (u & 1) * kDsBytes : 0);
-      if constexpr (kDqAtomic) stage_wgmma_rows_16bit<kBQ, kBf16>(dpt_acc, ds_tile + wg * 64 * 128);
+      if constexpr (kDqAtomic) stage_wgmma_rows_16bit<kBQ, kBf16>(dpt_acc, ds_tile + wg * kDsConsumerBytes);
       to_fragments(pa, st);
       to_fragments(dsa, dpt);
       ptx::wgmma_fence();
       issue_kn(dv_acc, pa, do_tile);  // dV += P^T dO
-      issue_kn(dk_acc, dsa, q_tile);  // dK += dS^T Q
       ptx::wgmma_commit();
       if constexpr (kDqAtomic) {
+        // FlashAttention-3's order: dV, then dQ (once dS^T is staged), then dK, so that dQ's sums go to
+        // the staging area while dK runs.
         ptx::fence_proxy_async_shared();  // the staged dS^T, visible to wgmma ...
         if constexpr (kOwnKeys) {
           ptx::named_barrier_sync(kDsBarrier + wg, 128);  // ... of this warpgroup
         } else {
           ptx::named_barrier_sync(kDsBarrier, 128 * kConsumers);  // ... of both
         }
-        float dq[kDqColumns / 2];
-        dq_product<kDqColumns, kDqKeys, kBKV, kBf16>(dq, ds_tile + key0 * 128,
-                                                     sm.k + (col0 / 64) * (kBKV * 128) + key0 * 128);
-        // Every thread's reads of the slot (lse and delta; its wgmma) are done.
-        ptx::mbarrier_arrive(sm.empty + 8 * stage);
+        float dq[kDqRowTiles][kDqColumns / 2];
+        issue_dq_product<kDqColumns, kDqKeys, kBKV, kBf16>(dq, ds_tile + (kOwnKeys ? wg * kDsConsumerBytes : 0),
+                                                           sm.k + (col0 / 64) * (kBKV * 128) + key0 * 128);
+        ptx::wgmma_commit();
+        issue_kn(dk_acc, dsa, q_tile);  // dK += dS^T Q
+        ptx::wgmma_commit();
+        ptx::wgmma_wait<1>();  // dV and dQ are done
+#pragma unroll
+        for (int r = 0; r < kDqRowTiles; ++r) ptx::wgmma_keep(dq[r]);
         // dQ's sums through the staging area, once the previous job's reduction has read it: the copy
         // engine adds them to dq_accum while the warpgroup goes on (rows past seq_q are skipped).
         if (leader) ptx::tma_store_wait_read<0>();
         ptx::named_barrier_sync(kDqBarrier + wg, 128);
-        stage_wgmma_rows_fp32<kDqColumns>(dq, dq_staging);
+#pragma unroll
+        for (int r = 0; r < kDqRowTiles; ++r) stage_wgmma_rows_fp32<kDqColumns>(dq[r], dq_staging + r * kDqTileBytes);
         ptx::fence_proxy_async_shared();
         ptx::named_barrier_sync(kDqBarrier + wg, 128);
         if (leader) {
           const int32_t bh = static_cast<int32_t>(jobs.b * p.heads_q) + jobs.head(u);
 #pragma unroll
-          for (int box = 0; box < kDqColumns / kDqBoxColumns; ++box)
-            ptx::tma_reduce_add_3d(&maps.dq, dq_staging + box * kDqBoxColumns * 4 * 64, col0 + kDqBoxColumns * box,
-                                   q0, bh);
+          for (int r = 0; r < kDqRowTiles; ++r)
+#pragma unroll
+            for (int box = 0; box < kDqColumns / kDqBoxColumns; ++box)
+              ptx::tma_reduce_add_3d(&maps.dq, dq_staging + r * kDqTileBytes + box * kDqBoxColumns * 4 * 64,
+                                     col0 + kDqBoxColumns * box, q0 + 64 * r, bh);
           ptx::tma_store_commit();
         }
       } else {
-        ptx::wgmma_wait<0>();
-        ptx::mbarrier_arrive(sm.empty + 8 * stage);
+        issue_kn(dk_acc, dsa, q_tile);  // dK += dS^T Q
+        ptx::wgmma_commit();
       }
+      ptx::wgmma_wait<0>();
+      // Every thread's reads of the slot (lse and delta; its wgmma) are done.
+      ptx::mbarrier_arrive(sm.empty + 8 * stage);
       ptx::wgmma_keep(dv_acc);
       ptx::wgmma_keep(dk_acc);
     }
