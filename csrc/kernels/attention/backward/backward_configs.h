@@ -24,6 +24,9 @@ struct BackwardKeyTiles {
   // wgmma fed by a TMA producer warpgroup through an mbarrier ring, two consumer warpgroups of 64 keys
   // (bwd_key_ws.cuh; warps counts the consumers'); block_q is the vectors' block (kVectorRows).
   bool warp_specialized = false;
+  // warp_specialized: each consumer issues the next job's S^T right after this job's last product, so
+  // that it runs while dQ's sums are staged.
+  bool scores_ahead = false;
 };
 
 // The query-block kernel: a CTA owns block_q rows of one query head (warp w: 16 * (block_q / 16 /
@@ -87,18 +90,14 @@ inline constexpr BackwardConfig kBackwardConfigs[] = {
                                            .wgmma = true, .warp_specialized = true},                              \
                                           {.block_q = 128, .warps = 8, .block_kv = 128, .stages = 2,              \
                                            .wgmma = true}},                                                       \
-    {P "_d64_bwd_ws_q64",  M, 64,  6, 90, 90, {.block_kv = 128, .warps = 8, .block_q = 64, .stages = 4,            \
-                                               .wgmma = true, .warp_specialized = true},                          \
-                                              {.block_q = 128, .warps = 8, .block_kv = 128, .stages = 2,          \
-                                               .wgmma = true}},                                                   \
     {P "_d128_bwd_ws", M, 128, 1, 90, 90, {.block_kv = 128, .warps = 8, .block_q = 64, .stages = 3,                \
                                            .wgmma = true, .warp_specialized = true},                              \
                                           {.block_q = 128, .warps = 8, .block_kv = 64, .stages = 2,               \
                                            .wgmma = true}},                                                       \
+    {P "_d128_bwd_ws_ahead_dq_atomic", M, 128, 6, 90, 90, {.block_kv = 128, .warps = 8, .block_q = 64, .stages = 2, \
+                                                     .wgmma = true, .warp_specialized = true, .scores_ahead = true}, {}, true}, \
     {P "_d64_bwd_ws_dq_atomic",  M, 64,  0, 90, 90, {.block_kv = 128, .warps = 8, .block_q = 128, .stages = 2,     \
                                                      .wgmma = true, .warp_specialized = true}, {}, true},         \
-    {P "_d64_bwd_ws_q64_dq_atomic",  M, 64,  6, 90, 90, {.block_kv = 128, .warps = 8, .block_q = 64, .stages = 4,  \
-                                                         .wgmma = true, .warp_specialized = true}, {}, true},     \
     {P "_d128_bwd_ws_dq_atomic", M, 128, 0, 90, 90, {.block_kv = 128, .warps = 8, .block_q = 64, .stages = 2,      \
                                                      .wgmma = true, .warp_specialized = true}, {}, true},         \
     /* head dim 256: the warpgroups split each job's products; dQ by fp32 reductions (no deterministic row) */  \

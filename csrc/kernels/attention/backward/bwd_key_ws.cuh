@@ -55,6 +55,7 @@ struct BackwardKeyWsKernel {
   static constexpr int kKD = kD / 16;   // k16 steps over the head dim (S^T, dP^T)
   static constexpr int kKQ = kBQ / 16;  // k16 steps over the query rows (dV, dK)
   static constexpr bool kDqAtomic = kCfg.dq_atomic;
+  static constexpr bool kScoresAhead = kCfg.keys.scores_ahead;
   // dQ = dS K per consumer: at head dim 64 over its own 64 keys for every column, at 128 over both
   // consumers' keys for its half of the columns (the consumers meet once per job; each over its own
   // keys for all 128 columns, never meeting but reducing twice the sums, measured 1.05x slower).
@@ -224,19 +225,34 @@ struct BackwardKeyWsKernel {
     const uint32_t dq_staging = sm.dq + wg * kDqStagingBytes;
     const bool leader = threadIdx.x % 128 == 0;
 
-    if (jobs.count > 0) ptx::mbarrier_wait(sm.kv_full, 0);
-    for (int u = 0; u < jobs.count; ++u) {
+    // S^T = K Q^T of job u, once its slot is full.
+    auto issue_scores = [&](int u) {
       const int stage = u % kStages;
       ptx::mbarrier_wait(sm.full + 8 * stage, (u / kStages) & 1);
+      ptx::wgmma_fence();
+      issue_nk(st_acc, k_rows, sm.ring + stage * kSlotBytes);
+    };
+
+    if (jobs.count > 0) {
+      ptx::mbarrier_wait(sm.kv_full, 0);
+      if constexpr (kScoresAhead) issue_scores(0);
+    }
+    // Job u's query head and first row, stepped without dividing.
+    const int first_q0 = jobs.first_block * kBQ, last_q0 = (jobs.first_block + jobs.per_head - 1) * kBQ;
+    int head = jobs.h0, q0 = first_q0;
+    for (int u = 0; u < jobs.count; ++u) {
+      const int stage = u % kStages;
       const uint32_t q_tile = sm.ring + stage * kSlotBytes, do_tile = q_tile + kQBytes;
       // Query column col's lse * log2(e) and delta: block col / kVectorRows of the slot's vectors.
       const float* vectors = reinterpret_cast<const float*>(smem + (do_tile + kQBytes - sm.k));
       auto lse_log2 = [&](int col) { return vectors[(col / kVectorRows) * 2 * kVectorRows + col % kVectorRows]; };
       auto delta = [&](int col) { return vectors[(col / kVectorRows) * 2 * kVectorRows + kVectorRows + col % kVectorRows]; };
-      const int q0 = jobs.q0(u);
 
-      ptx::wgmma_fence();
-      issue_nk(st_acc, k_rows, q_tile);    // S^T = K Q^T
+      if constexpr (kScoresAhead) {
+        ptx::wgmma_fence();  // S^T was issued during the previous job
+      } else {
+        issue_scores(u);
+      }
       issue_nk(dpt_acc, v_rows, do_tile);  // dP^T = V dO^T
       ptx::wgmma_wait<1>();
       ptx::wgmma_keep(st_acc);
@@ -289,6 +305,8 @@ struct BackwardKeyWsKernel {
         issue_kn(dk_acc, dsa, q_tile);  // dK += dS^T Q
         ptx::wgmma_commit();
         ptx::wgmma_wait<1>();  // dV and dQ are done
+        // The next job's S^T runs under dQ's staging (the last job repeats its own: no branch here).
+        if constexpr (kScoresAhead) issue_scores(u + 1 < jobs.count ? u + 1 : u);
 #pragma unroll
         for (int r = 0; r < kDqRowTiles; ++r) ptx::wgmma_keep(dq[r]);
         // dQ's sums through the staging area, once the previous job's reduction has read it: the copy
@@ -300,7 +318,7 @@ struct BackwardKeyWsKernel {
         ptx::fence_proxy_async_shared();
         ptx::named_barrier_sync(kDqBarrier + wg, 128);
         if (leader) {
-          const int32_t bh = static_cast<int32_t>(jobs.b * p.heads_q) + jobs.head(u);
+          const int32_t bh = static_cast<int32_t>(jobs.b * p.heads_q) + head;
 #pragma unroll
           for (int r = 0; r < kDqRowTiles; ++r)
 #pragma unroll
@@ -312,12 +330,20 @@ struct BackwardKeyWsKernel {
       } else {
         issue_kn(dk_acc, dsa, q_tile);  // dK += dS^T Q
         ptx::wgmma_commit();
+        if constexpr (kScoresAhead) issue_scores(u + 1 < jobs.count ? u + 1 : u);
       }
       ptx::wgmma_wait<0>();
+      if constexpr (kScoresAhead) ptx::wgmma_keep(st_acc);
       // Every thread's reads of the slot (lse and delta; its wgmma) are done.
       ptx::mbarrier_arrive(sm.empty + 8 * stage);
       ptx::wgmma_keep(dv_acc);
       ptx::wgmma_keep(dk_acc);
+      if (q0 == last_q0) {
+        q0 = first_q0;
+        ++head;
+      } else {
+        q0 += kBQ;
+      }
     }
     // Shared memory must outlive the reductions reading it.
     if (kDqAtomic && leader) ptx::tma_store_wait<0>();
