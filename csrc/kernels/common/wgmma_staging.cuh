@@ -39,21 +39,28 @@ __device__ __forceinline__ void stage_wgmma_rows_16bit(const float (&acc)[kBN / 
 
 // A warpgroup's m64 x kBN fp32 accumulators as kBN / 32 boxes of 64 rows x 32 columns (8 KB each,
 // rows of 128 bytes in the 128-byte swizzle: what a bulk tensor copy of a 32 x 64 fp32 box reads). A
-// thread's column pair of one row is 8 bytes of a 16-byte chunk; the swizzle spreads the eight rows a
-// quarter-warp writes over distinct chunks (two wavefronts per 256 bytes, the minimum).
+// thread's column pair of one row is 8 bytes of a 16-byte chunk. An 8-byte store is served per
+// half-warp (rows g = 0-3 or 4-7 of the eight the warp's lanes hold): in step nt, lanes of odd g store
+// n8 tile nt ^ 2 instead of nt, which puts the half-warp's four rows on four distinct 32-byte chunk
+// pairs of the swizzle (one wavefront per half-warp; with nt everywhere rows g and g ^ 1 collide).
 template <int kBN>
 __device__ __forceinline__ void stage_wgmma_rows_fp32(const float (&acc)[kBN / 2], uint32_t staging) {
   static_assert(kBN % 32 == 0, "whole 32-column boxes");
   const int lane = threadIdx.x & 31, warp_in_group = (threadIdx.x >> 5) & 3;
   const int g = lane >> 2, t = lane & 3;
+  const bool swap = g & 1;
 #pragma unroll
   for (int half = 0; half < 2; ++half) {
     const int row = warp_in_group * 16 + g + 8 * half;
 #pragma unroll
     for (int nt = 0; nt < kBN / 8; ++nt) {
-      const uint32_t chunk = static_cast<uint32_t>(2 * (nt % 4) + (t >> 1)) ^ static_cast<uint32_t>(row & 7);
+      const int other = nt ^ 2;  // same box
+      const int mine = swap ? other : nt;
+      const uint32_t chunk = static_cast<uint32_t>(2 * (mine % 4) + (t >> 1)) ^ static_cast<uint32_t>(row & 7);
       const uint32_t address = staging + (nt / 4) * (64 * 128) + row * 128 + chunk * 16 + (t & 1) * 8;
-      ptx::st_shared_v2(address, __float_as_uint(acc[4 * nt + 2 * half]), __float_as_uint(acc[4 * nt + 2 * half + 1]));
+      const float x = swap ? acc[4 * other + 2 * half] : acc[4 * nt + 2 * half];
+      const float y = swap ? acc[4 * other + 2 * half + 1] : acc[4 * nt + 2 * half + 1];
+      ptx::st_shared_v2(address, __float_as_uint(x), __float_as_uint(y));
     }
   }
 }

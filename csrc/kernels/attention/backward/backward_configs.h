@@ -22,11 +22,8 @@ struct BackwardKeyTiles {
   // bwd_key_wgmma_split.cuh, for head dim 256, whose dK and dV do not fit one warpgroup's registers.
   bool split_products = false;
   // wgmma fed by a TMA producer warpgroup through an mbarrier ring, two consumer warpgroups of 64 keys
-  // (bwd_key_ws.cuh; warps counts the consumers'); block_q is the vectors' block (kVectorRows).
+  // (bwd_key_ws.cuh; warps counts the consumers'); block_q is kVectorRows or, at head dim 64, 128.
   bool warp_specialized = false;
-  // warp_specialized: each consumer issues the next job's S^T right after this job's last product, so
-  // that it runs while dQ's sums are staged.
-  bool scores_ahead = false;
 };
 
 // The query-block kernel: a CTA owns block_q rows of one query head (warp w: 16 * (block_q / 16 /
@@ -85,7 +82,8 @@ inline constexpr BackwardConfig kBackwardConfigs[] = {
     {P "_d128_bwd_wgmma_dq_atomic", M, 128, 2, 90, 90, {.block_kv = 128, .warps = 8, .block_q = 64, .stages = 2,   \
                                                         .wgmma = true}, {}, true},                                \
     /* warp-specialized key-block kernel (TMA producer, mbarrier ring), ranked first (H200, 2026-12-04: */    \
-    /* with dQ by bulk tensor reductions 1.22-1.27x every row above; deterministic, 1.08-1.10x both-wgmma) */   \
+    /* with dQ by bulk tensor reductions 1.22-1.27x every row above; deterministic, 1.08-1.10x both-wgmma). */  \
+    /* d64 takes jobs of 128 query rows (2026-12-04: 1.12x jobs of 64 with dq_atomic, 1.06x without) */         \
     {P "_d64_bwd_ws",  M, 64,  1, 90, 90, {.block_kv = 128, .warps = 8, .block_q = 128, .stages = 2,               \
                                            .wgmma = true, .warp_specialized = true},                              \
                                           {.block_q = 128, .warps = 8, .block_kv = 128, .stages = 2,              \
@@ -94,8 +92,6 @@ inline constexpr BackwardConfig kBackwardConfigs[] = {
                                            .wgmma = true, .warp_specialized = true},                              \
                                           {.block_q = 128, .warps = 8, .block_kv = 64, .stages = 2,               \
                                            .wgmma = true}},                                                       \
-    {P "_d128_bwd_ws_ahead_dq_atomic", M, 128, 6, 90, 90, {.block_kv = 128, .warps = 8, .block_q = 64, .stages = 2, \
-                                                     .wgmma = true, .warp_specialized = true, .scores_ahead = true}, {}, true}, \
     {P "_d64_bwd_ws_dq_atomic",  M, 64,  0, 90, 90, {.block_kv = 128, .warps = 8, .block_q = 128, .stages = 2,     \
                                                      .wgmma = true, .warp_specialized = true}, {}, true},         \
     {P "_d128_bwd_ws_dq_atomic", M, 128, 0, 90, 90, {.block_kv = 128, .warps = 8, .block_q = 64, .stages = 2,      \

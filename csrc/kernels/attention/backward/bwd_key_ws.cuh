@@ -9,9 +9,12 @@
 // dq_atomic at head dim 128) at the named barrier that says the job's dS^T is staged, since each then
 // computes dQ's columns over both halves of the keys. That dS^T is staged in two buffers, alternating
 // per job: a consumer passes the next job's barrier only after its own dQ products of this job are
-// done, so a buffer is rewritten only once both have read it. Each consumer then writes its dQ (fp32)
-// to its staging area and one of its threads hands it to bulk tensor reductions (cp.reduce.async.bulk
-// .add), which add it to dq_accum in L2 while the consumer goes on: no per-thread atomics.
+// done, so a buffer is rewritten only once both have read it. A consumer issues dV, then (dS^T staged)
+// dQ, then dK, and writes dQ (fp32) to its staging area while dK runs (FlashAttention-3's order); one of
+// its threads hands it to bulk tensor reductions (cp.reduce.async.bulk .add), which add it to dq_accum
+// in L2 while the consumer goes on: no per-thread atomics. At head dim 64 a job is 128 query rows (a
+// consumer's dQ over its own keys is then two m64 tiles), at 128 it is 64 (S^T and dP^T of 128 rows
+// would not fit beside dK and dV).
 // TMA writes every tile as 64-column segments in the 128-byte swizzle (rows 128 bytes apart), the
 // layout bwd_key_wgmma.cuh builds with cp.async; rows past seq_q / seq_k and columns past head_dim
 // arrive as zeros, and the padding rows of the vectors are zeros (bwd_delta.cuh).
@@ -55,7 +58,6 @@ struct BackwardKeyWsKernel {
   static constexpr int kKD = kD / 16;   // k16 steps over the head dim (S^T, dP^T)
   static constexpr int kKQ = kBQ / 16;  // k16 steps over the query rows (dV, dK)
   static constexpr bool kDqAtomic = kCfg.dq_atomic;
-  static constexpr bool kScoresAhead = kCfg.keys.scores_ahead;
   // dQ = dS K per consumer: at head dim 64 over its own 64 keys for every column, at 128 over both
   // consumers' keys for its half of the columns (the consumers meet once per job; each over its own
   // keys for all 128 columns, never meeting but reducing twice the sums, measured 1.05x slower).
@@ -225,34 +227,19 @@ struct BackwardKeyWsKernel {
     const uint32_t dq_staging = sm.dq + wg * kDqStagingBytes;
     const bool leader = threadIdx.x % 128 == 0;
 
-    // S^T = K Q^T of job u, once its slot is full.
-    auto issue_scores = [&](int u) {
-      const int stage = u % kStages;
-      ptx::mbarrier_wait(sm.full + 8 * stage, (u / kStages) & 1);
-      ptx::wgmma_fence();
-      issue_nk(st_acc, k_rows, sm.ring + stage * kSlotBytes);
-    };
-
-    if (jobs.count > 0) {
-      ptx::mbarrier_wait(sm.kv_full, 0);
-      if constexpr (kScoresAhead) issue_scores(0);
-    }
-    // Job u's query head and first row, stepped without dividing.
-    const int first_q0 = jobs.first_block * kBQ, last_q0 = (jobs.first_block + jobs.per_head - 1) * kBQ;
-    int head = jobs.h0, q0 = first_q0;
+    if (jobs.count > 0) ptx::mbarrier_wait(sm.kv_full, 0);
     for (int u = 0; u < jobs.count; ++u) {
       const int stage = u % kStages;
+      ptx::mbarrier_wait(sm.full + 8 * stage, (u / kStages) & 1);
       const uint32_t q_tile = sm.ring + stage * kSlotBytes, do_tile = q_tile + kQBytes;
       // Query column col's lse * log2(e) and delta: block col / kVectorRows of the slot's vectors.
       const float* vectors = reinterpret_cast<const float*>(smem + (do_tile + kQBytes - sm.k));
       auto lse_log2 = [&](int col) { return vectors[(col / kVectorRows) * 2 * kVectorRows + col % kVectorRows]; };
       auto delta = [&](int col) { return vectors[(col / kVectorRows) * 2 * kVectorRows + kVectorRows + col % kVectorRows]; };
+      const int q0 = jobs.q0(u);
 
-      if constexpr (kScoresAhead) {
-        ptx::wgmma_fence();  // S^T was issued during the previous job
-      } else {
-        issue_scores(u);
-      }
+      ptx::wgmma_fence();
+      issue_nk(st_acc, k_rows, q_tile);    // S^T = K Q^T
       issue_nk(dpt_acc, v_rows, do_tile);  // dP^T = V dO^T
       ptx::wgmma_wait<1>();
       ptx::wgmma_keep(st_acc);
@@ -305,8 +292,6 @@ struct BackwardKeyWsKernel {
         issue_kn(dk_acc, dsa, q_tile);  // dK += dS^T Q
         ptx::wgmma_commit();
         ptx::wgmma_wait<1>();  // dV and dQ are done
-        // The next job's S^T runs under dQ's staging (the last job repeats its own: no branch here).
-        if constexpr (kScoresAhead) issue_scores(u + 1 < jobs.count ? u + 1 : u);
 #pragma unroll
         for (int r = 0; r < kDqRowTiles; ++r) ptx::wgmma_keep(dq[r]);
         // dQ's sums through the staging area, once the previous job's reduction has read it: the copy
@@ -318,7 +303,7 @@ struct BackwardKeyWsKernel {
         ptx::fence_proxy_async_shared();
         ptx::named_barrier_sync(kDqBarrier + wg, 128);
         if (leader) {
-          const int32_t bh = static_cast<int32_t>(jobs.b * p.heads_q) + head;
+          const int32_t bh = static_cast<int32_t>(jobs.b * p.heads_q) + jobs.head(u);
 #pragma unroll
           for (int r = 0; r < kDqRowTiles; ++r)
 #pragma unroll
@@ -330,20 +315,12 @@ struct BackwardKeyWsKernel {
       } else {
         issue_kn(dk_acc, dsa, q_tile);  // dK += dS^T Q
         ptx::wgmma_commit();
-        if constexpr (kScoresAhead) issue_scores(u + 1 < jobs.count ? u + 1 : u);
       }
       ptx::wgmma_wait<0>();
-      if constexpr (kScoresAhead) ptx::wgmma_keep(st_acc);
       // Every thread's reads of the slot (lse and delta; its wgmma) are done.
       ptx::mbarrier_arrive(sm.empty + 8 * stage);
       ptx::wgmma_keep(dv_acc);
       ptx::wgmma_keep(dk_acc);
-      if (q0 == last_q0) {
-        q0 = first_q0;
-        ++head;
-      } else {
-        q0 += kBQ;
-      }
     }
     // Shared memory must outlive the reductions reading it.
     if (kDqAtomic && leader) ptx::tma_store_wait<0>();
