@@ -32,20 +32,13 @@ __device__ __forceinline__ void issue_dq_product(float (&dq)[kRowTiles][kColumns
   }
 }
 
-// The same, committed and waited for, with every other wgmma of the warpgroup.
-template <int kColumns, int kKeys, int kKeyRows, bool kBf16, int kRowTiles>
-__device__ __forceinline__ void dq_product(float (&dq)[kRowTiles][kColumns / 2], uint32_t ds_rows, uint32_t k_rows) {
-  issue_dq_product<kColumns, kKeys, kKeyRows, kBf16>(dq, ds_rows, k_rows);
-  ptx::wgmma_commit();
-  ptx::wgmma_wait<0>();
-#pragma unroll
-  for (int r = 0; r < kRowTiles; ++r) ptx::wgmma_keep(dq[r]);
-}
-
-// One tile of query rows.
+// One tile of query rows, committed and waited for, with every other wgmma of the warpgroup.
 template <int kColumns, int kKeys, int kKeyRows, bool kBf16>
 __device__ __forceinline__ void dq_product(float (&dq)[kColumns / 2], uint32_t ds_rows, uint32_t k_rows) {
-  dq_product<kColumns, kKeys, kKeyRows, kBf16, 1>(reinterpret_cast<float(&)[1][kColumns / 2]>(dq), ds_rows, k_rows);
+  issue_dq_product<kColumns, kKeys, kKeyRows, kBf16>(reinterpret_cast<float(&)[1][kColumns / 2]>(dq), ds_rows, k_rows);
+  ptx::wgmma_commit();
+  ptx::wgmma_wait<0>();
+  ptx::wgmma_keep(dq);
 }
 
 // Adds a warpgroup's m64 accumulators `dq` (warp w of it: rows 16 w..) to p.dq_accum's rows of query
